@@ -1,0 +1,139 @@
+"""The connector: a declarative source defined by manifest.yaml."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+)
+from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
+from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_partner_clients.batching import normalize_partner_client_ids
+
+MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
+LOOPBACK_HOSTNAMES = {"localhost"}
+DEFAULT_API_BASE_URL = "https://api.hubapi.com"
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class SourcePartnerClients(YamlDeclarativeSource):
+    """HubSpot partner_clients source: spec, check and the stream come from manifest.yaml."""
+
+    def __init__(
+        self,
+        catalog: ConfiguredAirbyteCatalog | None = None,
+        config: Mapping[str, Any] | None = None,
+        state: list[AirbyteStateMessage] | None = None,
+        config_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            path_to_yaml=str(MANIFEST_PATH),
+            catalog=catalog,
+            config=config,
+            state=state,
+            config_path=config_path,
+        )
+
+    def streams(self, config: Mapping[str, Any]) -> list[AbstractStream]:  # type: ignore[override]
+        # The parent builds streams from the config it was constructed with, not this argument.
+        validate_config(self._config)
+        return super().streams(config)
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """Check the connection with a batch read of the first configured ID only.
+
+        An unreachable host fails at once, instead of after the read's retries and backoff.
+        The stream is built from `self._config`, so the narrowed ID list is set there for the
+        duration of the check, as the CDK does for a check component's config_overrides.
+        """
+        validate_config(self._config)
+        api_base_url = self._config.get("api_base_url") or DEFAULT_API_BASE_URL
+        unreachable = unreachable_reason(api_base_url)
+        if unreachable:
+            logger.error("Check failed: %s", unreachable)
+            return AirbyteConnectionStatus(status=Status.FAILED, message=unreachable)
+        first_ids = normalize_partner_client_ids(self._config["partner_client_ids"]).ids[:1]
+        full_config = self._config
+        self._config = {**full_config, "partner_client_ids": list(first_ids)}
+        try:
+            return super().check(logger, config)
+        finally:
+            self._config = full_config
+
+
+def validate_config(config: Mapping[str, Any]) -> None:
+    """Raise a config error for settings that the spec's JSON schema cannot express."""
+    try:
+        normalized = normalize_partner_client_ids(config.get("partner_client_ids") or [])
+    except ValueError as error:
+        raise _config_error(f"{error} Enter each partner client ID as text.") from None
+    if not normalized.ids:
+        raise _config_error(
+            "partner_client_ids contains no IDs: every entry is blank. "
+            "Enter at least one partner client ID."
+        )
+    api_base_url = config.get("api_base_url") or DEFAULT_API_BASE_URL
+    parts = urlsplit(api_base_url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and _is_loopback(parts.hostname):
+        return
+    raise _config_error(
+        f"api_base_url '{api_base_url}' is not allowed: use https (the default is "
+        "https://api.hubapi.com); plain http is accepted only for a loopback host such as "
+        "127.0.0.1 or localhost."
+    )
+
+
+def unreachable_reason(api_base_url: str) -> str | None:
+    """Return why a TCP connection to the API host fails, or None when it succeeds.
+
+    Returns None without connecting when a proxy from the environment carries the traffic,
+    because the host may then be unreachable directly but reachable through the proxy.
+    """
+    parts = urlsplit(api_base_url)
+    if not parts.hostname or requests.utils.get_environ_proxies(api_base_url):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_SECONDS):
+            return None
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+    return (
+        f"Could not connect to {parts.hostname}:{port} ({reason}). Check api_base_url "
+        f"(default {DEFAULT_API_BASE_URL}) and that this machine can reach that host."
+    )
+
+
+def _is_loopback(hostname: str | None) -> bool:
+    if not hostname:
+        return False
+    if hostname.lower() in LOOPBACK_HOSTNAMES:
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _config_error(message: str) -> AirbyteTracedException:
+    return AirbyteTracedException(
+        message=f"Invalid configuration: {message}",
+        internal_message=message,
+        failure_type=FailureType.config_error,
+    )
