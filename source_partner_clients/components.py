@@ -1,9 +1,9 @@
 """Custom CDK components for what manifest.yaml cannot express.
 
+error_handling.py and auth.py hold the error handler, backoff strategy and OAuth authenticator.
+
 - PartnerClientIdBatches: a partition router whose batch size comes from the configuration
   (GroupingPartitionRouter takes a fixed group_size) and that builds each request body in code.
-- PartnerClientErrorHandler: refreshes the OAuth token on a 401, but fails at once on a 401 for
-  a private app token; a response filter's predicate cannot see the config to tell them apart.
 - PartnerClientBatchRetriever: sends one batch read per partition and turns HubSpot's
   per-ID errors (HTTP 207 `errors[]`, or a 404 naming the IDs) into ERROR trace messages,
   which the CDK's SimpleRetriever drops.
@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import InitVar, dataclass, field
 from typing import Any
 
-import requests
 from airbyte_cdk.models import (
     AirbyteErrorTraceMessage,
     AirbyteMessage,
@@ -31,11 +29,12 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.declarative.extractors.http_selector import HttpSelector
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
-from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 from airbyte_cdk.sources.declarative.requesters.requester import Requester
 from airbyte_cdk.sources.declarative.retrievers.retriever import Retriever
 from airbyte_cdk.sources.streams.core import StreamData
-from airbyte_cdk.sources.streams.http.error_handlers import ErrorResolution, ResponseAction
+from airbyte_cdk.sources.streams.http.page_size_reduction_exception import (
+    PageSizeReductionRequiredException,
+)
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -45,74 +44,13 @@ from source_partner_clients.batching import (
     normalize_partner_client_ids,
     split_into_batches,
 )
+from source_partner_clients.error_handling import body_excerpt, decode_json_object
+from source_partner_clients.progress import ReadTally
 
 LOGGER = logging.getLogger("airbyte")
 STREAM_NAME = "partner_clients"
 NOT_RETURNED = "NOT_RETURNED"
 IDS_IN_MESSAGE = 20
-BODY_EXCERPT_CHARS = 200
-OAUTH_CREDENTIALS_TITLE = "OAuth Credentials"
-
-
-class ReadTally:
-    """Sync-wide counts of IDs requested, emitted as records and reported, shared by threads."""
-
-    def __init__(self, requested: int, batch_count: int) -> None:
-        self.requested = requested
-        self.batch_count = batch_count
-        self.emitted = 0
-        self.reported = 0
-        self.batches_done = 0
-        self._lock = threading.Lock()
-
-    def finish_batch(self, emitted: int, reported: int) -> None:
-        """Add one batch's counts, and log the summary once the last batch is done."""
-        with self._lock:
-            self.emitted += emitted
-            self.reported += reported
-            self.batches_done += 1
-            last_batch = self.batches_done == self.batch_count
-        if last_batch:
-            LOGGER.info(
-                "Read %d partner client IDs: %d emitted as records, %d reported missing.",
-                self.requested,
-                self.emitted,
-                self.reported,
-            )
-
-
-@dataclass
-class PartnerClientErrorHandler(DefaultErrorHandler):
-    """DefaultErrorHandler that refreshes an OAuth access token once when HubSpot answers 401.
-
-    OAuth access tokens expire (HubSpot issues them for 30 minutes), so a 401 with OAuth
-    credentials is worth one refresh; a private app token does not change, so its 401 falls
-    through to the manifest's response filters and fails at once.
-    """
-
-    def interpret_response(
-        self, response_or_exception: requests.Response | Exception | None = None
-    ) -> ErrorResolution:
-        if (
-            isinstance(response_or_exception, requests.Response)
-            and response_or_exception.status_code == 401
-            and _credentials_title(self.config) == OAUTH_CREDENTIALS_TITLE
-        ):
-            LOGGER.info("HubSpot answered 401 to an OAuth access token; refreshing the token.")
-            return ErrorResolution(
-                response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
-                failure_type=FailureType.config_error,
-                error_message=(
-                    "HubSpot rejected the OAuth access token (HTTP 401) even after a refresh. "
-                    "Reconnect the OAuth app and update the source's credentials."
-                ),
-            )
-        return super().interpret_response(response_or_exception)
-
-
-def _credentials_title(config: Config) -> str | None:
-    credentials = config.get("credentials")
-    return credentials.get("credentials_title") if isinstance(credentials, Mapping) else None
 
 
 @dataclass
@@ -140,7 +78,11 @@ class PartnerClientIdBatches(PartitionRouter):
             )
         batch_size = effective_batch_size(self.config)
         batches = list(split_into_batches(normalized.ids, batch_size))
-        tally = ReadTally(requested=len(normalized.ids), batch_count=len(batches))
+        tally = ReadTally(
+            requested=len(normalized.ids),
+            batch_count=len(batches),
+            fail_on_batch_errors=bool(self.config.get("fail_on_batch_errors")),
+        )
         LOGGER.info(
             "Reading %d partner client IDs in %d batches of at most %d.",
             len(normalized.ids),
@@ -184,7 +126,9 @@ class PartnerClientBatchRetriever(Retriever):
 
     Every `results[]` entry becomes a record. Every `errors[]` entry, and every requested ID
     that HubSpot neither returned nor listed in `errors[]`, becomes an ERROR trace message for
-    the stream, so each requested ID ends up in a record or in a trace.
+    the stream, so each requested ID ends up in a record or in a trace. A batch that HubSpot
+    rejects as too large is split in halves. The whole response is read before any record is
+    emitted, so a retried request never emits a record twice.
     """
 
     requester: Requester
@@ -205,12 +149,59 @@ class PartnerClientBatchRetriever(Retriever):
     ) -> Iterable[StreamData]:
         if stream_slice is None or "ids" not in stream_slice.partition:
             return
-        ids: Sequence[str] = stream_slice.partition["ids"]
-        LOGGER.debug("Batch %s: requesting %d IDs.", stream_slice.partition["batch"], len(ids))
-        body = self._send_batch_read(ids, stream_slice)
+        tally = stream_slice.extra_fields.get("tally")
+        if not isinstance(tally, ReadTally):
+            tally = ReadTally(requested=len(stream_slice.partition["ids"]), batch_count=1)
+        estimate = tally.estimate_message()
+        if estimate is not None:
+            yield estimate
+        emitted, reported = 0, 0
+        for outcome in self._read_ids(
+            stream_slice.partition["ids"], records_schema, stream_slice, tally
+        ):
+            if isinstance(outcome, BatchAccounting):
+                emitted += outcome.emitted
+                reported += len(outcome.reported) + len(outcome.not_returned)
+            else:
+                yield outcome
+        tally.finish_batch(emitted=emitted, reported=reported)
+
+    def _read_ids(
+        self,
+        ids: Sequence[str],
+        records_schema: Mapping[str, Any],
+        stream_slice: StreamSlice,
+        tally: ReadTally,
+    ) -> Iterator[StreamData | BatchAccounting]:
+        """Read ids in as many requests as HubSpot's accepted batch size needs."""
+        max_inputs = tally.max_inputs
+        if max_inputs is not None and len(ids) > max_inputs:
+            for sub_batch in split_into_batches(ids, max_inputs):
+                yield from self._read_ids(sub_batch, records_schema, stream_slice, tally)
+            return
+        try:
+            body = self._send_batch_read(ids, stream_slice)
+        except PageSizeReductionRequiredException:
+            if len(ids) == 1:
+                raise _batch_error(
+                    ids,
+                    "HubSpot rejected a batch of one ID as too large.",
+                    FailureType.system_error,
+                ) from None
+            tally.lower_max_inputs(len(ids))
+            yield from self._read_ids(ids, records_schema, stream_slice, tally)
+            return
+        yield from self._emit_batch(ids, body, records_schema, stream_slice)
+
+    def _emit_batch(
+        self,
+        ids: Sequence[str],
+        body: Mapping[str, Any],
+        records_schema: Mapping[str, Any],
+        stream_slice: StreamSlice,
+    ) -> Iterator[StreamData | BatchAccounting]:
         results = body.get("results") or []
         errors = body.get("errors") or []
-
         yield from self.record_selector.filter_and_transform(
             results, stream_state={}, records_schema=records_schema, stream_slice=stream_slice
         )
@@ -222,29 +213,45 @@ class PartnerClientBatchRetriever(Retriever):
         accounting = _account_for_ids(ids, results, reported, self._id_property)
         if accounting.not_returned:
             yield _not_returned_trace(accounting.not_returned, len(ids))
-
         missing = [*accounting.reported, *accounting.not_returned]
         if missing:
             LOGGER.warning(
-                "Batch %s: %d of %d IDs reported missing (first: %s).",
-                stream_slice.partition["batch"],
+                "Batch %s to %s: %d of %d IDs reported missing (first: %s).",
+                ids[0],
+                ids[-1],
                 len(missing),
                 len(ids),
                 ", ".join(missing[:5]),
             )
-        tally = stream_slice.extra_fields.get("tally")
-        if isinstance(tally, ReadTally):
-            tally.finish_batch(emitted=len(results), reported=len(missing))
+        yield accounting
 
     def _send_batch_read(self, ids: Sequence[str], stream_slice: StreamSlice) -> Mapping[str, Any]:
-        """Send the batch read and return the decoded body, or raise a traced error."""
-        request_body = self.partition_router.get_request_body_json(stream_slice=stream_slice)
-        response = self.requester.send_request(
-            stream_slice=stream_slice, request_body_json=request_body
-        )
+        """Send one batch read and return the decoded body, or raise a traced error."""
+        LOGGER.debug("Requesting %d IDs, %s to %s.", len(ids), ids[0], ids[-1])
+        try:
+            response = self.requester.send_request(
+                stream_slice=stream_slice,
+                request_body_json=build_batch_read_body(ids, self.config),
+            )
+        except PageSizeReductionRequiredException:
+            raise
+        except AirbyteTracedException as error:
+            raise _batch_error(
+                ids,
+                error.message or "the request failed.",
+                error.failure_type or FailureType.system_error,
+                internal=error.internal_message or "",
+            ) from error
         if response is None:
-            raise _batch_error(ids, "HubSpot sent no response", FailureType.transient_error)
-        body = _decode_json(response, ids)
+            raise _batch_error(ids, "HubSpot sent no response.", FailureType.transient_error)
+        body = decode_json_object(response)
+        if body is None:
+            raise _batch_error(
+                ids,
+                f"HubSpot answered HTTP {response.status_code} with a body that is not a JSON "
+                f"object: {body_excerpt(response)!r}",
+                FailureType.transient_error,
+            )
         if response.status_code == 404:
             if not _names_ids(body):
                 raise _batch_error(
@@ -252,25 +259,10 @@ class PartnerClientBatchRetriever(Retriever):
                     "HubSpot answered HTTP 404 without naming the IDs, so the URL is wrong. "
                     "Check api_base_url (default https://api.hubapi.com).",
                     FailureType.config_error,
-                    internal=_excerpt(response.text),
+                    internal=body_excerpt(response),
                 )
             return {"results": [], "errors": [body]}
         return body
-
-
-def _decode_json(response: requests.Response, ids: Sequence[str]) -> Mapping[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, Mapping):
-        raise _batch_error(
-            ids,
-            f"HubSpot answered HTTP {response.status_code} with a body that is not a JSON object: "
-            f"{_excerpt(response.text)}",
-            FailureType.transient_error,
-        )
-    return body
 
 
 def _names_ids(body: Mapping[str, Any]) -> bool:
@@ -280,8 +272,9 @@ def _names_ids(body: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class BatchAccounting:
-    """Requested IDs of one batch that HubSpot listed in errors, or left out altogether."""
+    """Counts of one batch: records emitted, IDs listed in errors, IDs left out altogether."""
 
+    emitted: int
     reported: list[str]
     not_returned: list[str]
 
@@ -314,7 +307,7 @@ def _account_for_ids(
         for i, key in zip(ids, keys, strict=True)
         if key not in returned and key not in reported_keys
     ]
-    return BatchAccounting(reported=in_errors, not_returned=not_returned)
+    return BatchAccounting(emitted=len(results), reported=in_errors, not_returned=not_returned)
 
 
 def _id_list(ids: Sequence[str]) -> str:
@@ -358,10 +351,6 @@ def _trace_message(message: str, internal_message: str) -> AirbyteMessage:
             ),
         ),
     )
-
-
-def _excerpt(text: str) -> str:
-    return repr(text[:BODY_EXCERPT_CHARS])
 
 
 def _batch_error(

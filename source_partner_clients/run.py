@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
-from airbyte_cdk.models import AirbyteMessageSerializer, FailureType
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import PRINT_BUFFER
+from airbyte_cdk.models import AirbyteMessageSerializer, ConnectorSpecification, FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_partner_clients.config_validation import validate_config
 from source_partner_clients.source import SourcePartnerClients
 
 # CPython 3.11.7 and older can raise "SystemError: AST constructor recursion depth mismatch"
@@ -34,6 +36,24 @@ def serialize_ast_parsing() -> None:
 
     locked_parse._serialized = True  # type: ignore[attr-defined]
     ast.parse = locked_parse  # type: ignore[assignment]
+
+
+class PartnerClientsEntrypoint(AirbyteEntrypoint):
+    """AirbyteEntrypoint whose config validation names each wrong field and never a secret."""
+
+    @staticmethod
+    def validate_connection(source_spec: ConnectorSpecification, config: Any) -> None:
+        validate_config(config, source_spec.connectionSpecification)
+
+
+def _launch(source: SourcePartnerClients, args: list[str]) -> None:
+    """Run one command and write each message as one line, as airbyte_cdk.entrypoint.launch does."""
+    entrypoint = PartnerClientsEntrypoint(source)
+    parsed_args = entrypoint.parse_args(args)
+    # PRINT_BUFFER serializes lines printed by worker threads with the main thread's messages.
+    with PRINT_BUFFER:
+        for message in entrypoint.run(parsed_args):
+            print(f"{message}\n", end="")  # noqa: T201 - the Airbyte protocol is stdout
 
 
 def _build_source(args: list[str]) -> SourcePartnerClients:
@@ -64,4 +84,4 @@ def run(args: list[str] | None = None) -> None:
         sys.stdout.write(orjson.dumps(message).decode() + "\n")
         sys.stdout.flush()
         sys.exit(1)
-    launch(source, arguments)
+    _launch(source, arguments)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 from collections.abc import Mapping
@@ -15,18 +14,15 @@ from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
-    FailureType,
     Status,
 )
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_partner_clients.batching import normalize_partner_client_ids
+from source_partner_clients.config_validation import DEFAULT_API_BASE_URL, validate_config
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
-LOOPBACK_HOSTNAMES = {"localhost"}
-DEFAULT_API_BASE_URL = "https://api.hubapi.com"
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -48,9 +44,14 @@ class SourcePartnerClients(YamlDeclarativeSource):
             config_path=config_path,
         )
 
+    @property
+    def spec_schema(self) -> Mapping[str, Any]:
+        """The connection specification's JSON schema from manifest.yaml."""
+        return self.resolved_manifest["spec"]["connection_specification"]  # type: ignore[no-any-return]
+
     def streams(self, config: Mapping[str, Any]) -> list[AbstractStream]:  # type: ignore[override]
         # The parent builds streams from the config it was constructed with, not this argument.
-        validate_config(self._config)
+        validate_config(self._config, self.spec_schema)
         return super().streams(config)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
@@ -60,7 +61,7 @@ class SourcePartnerClients(YamlDeclarativeSource):
         The stream is built from `self._config`, so the narrowed ID list is set there for the
         duration of the check, as the CDK does for a check component's config_overrides.
         """
-        validate_config(self._config)
+        validate_config(self._config, self.spec_schema)
         api_base_url = self._config.get("api_base_url") or DEFAULT_API_BASE_URL
         unreachable = unreachable_reason(api_base_url)
         if unreachable:
@@ -73,30 +74,6 @@ class SourcePartnerClients(YamlDeclarativeSource):
             return super().check(logger, config)
         finally:
             self._config = full_config
-
-
-def validate_config(config: Mapping[str, Any]) -> None:
-    """Raise a config error for settings that the spec's JSON schema cannot express."""
-    try:
-        normalized = normalize_partner_client_ids(config.get("partner_client_ids") or [])
-    except ValueError as error:
-        raise _config_error(f"{error} Enter each partner client ID as text.") from None
-    if not normalized.ids:
-        raise _config_error(
-            "partner_client_ids contains no IDs: every entry is blank. "
-            "Enter at least one partner client ID."
-        )
-    api_base_url = config.get("api_base_url") or DEFAULT_API_BASE_URL
-    parts = urlsplit(api_base_url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
-        return
-    raise _config_error(
-        f"api_base_url '{api_base_url}' is not allowed: use https (the default is "
-        "https://api.hubapi.com); plain http is accepted only for a loopback host such as "
-        "127.0.0.1 or localhost."
-    )
 
 
 def unreachable_reason(api_base_url: str) -> str | None:
@@ -117,23 +94,4 @@ def unreachable_reason(api_base_url: str) -> str | None:
     return (
         f"Could not connect to {parts.hostname}:{port} ({reason}). Check api_base_url "
         f"(default {DEFAULT_API_BASE_URL}) and that this machine can reach that host."
-    )
-
-
-def _is_loopback(hostname: str | None) -> bool:
-    if not hostname:
-        return False
-    if hostname.lower() in LOOPBACK_HOSTNAMES:
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
-def _config_error(message: str) -> AirbyteTracedException:
-    return AirbyteTracedException(
-        message=f"Invalid configuration: {message}",
-        internal_message=message,
-        failure_type=FailureType.config_error,
     )

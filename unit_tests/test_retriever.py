@@ -189,3 +189,135 @@ def test_read_logs_summary_counts(http_mocker: HttpMocker) -> None:
     output = _read(config(["1", " 2", "", "3", "1"]))
     assert output.is_in_logs("Read 3 partner client IDs: 1 emitted as records, 2 reported")
     assert output.is_in_logs("Skipped 1 blank entries")
+
+
+def _rate_limit_body(policy: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": "You have reached your ten_secondly_rolling limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": "x",
+    }
+    if policy:
+        body["policyName"] = policy
+    return body
+
+
+def test_read_retries_503_then_emits_once(http_mocker: HttpMocker) -> None:
+    http_mocker.post(
+        batch_request(["1", "2"]),
+        [
+            HttpResponse("<html>unavailable</html>", 503),
+            HttpResponse('{"results": [', 200),
+            batch_response([partner_client("1"), partner_client("2")]),
+        ],
+    )
+    output = _read(config(["1", "2"]))
+    assert _record_ids(output) == ["1", "2"]
+    assert output.errors == []
+
+
+def test_read_waits_out_ten_secondly_429(http_mocker: HttpMocker) -> None:
+    limited = json_response(_rate_limit_body("TEN_SECONDLY_ROLLING"), 429)
+    http_mocker.post(
+        batch_request(["1"]), [limited, limited, batch_response([partner_client("1")])]
+    )
+    output = _read(config(["1"]))
+    assert _record_ids(output) == ["1"]
+    assert output.is_in_logs("HubSpot rate limit reached")
+
+
+def test_read_daily_429_fails_transient(http_mocker: HttpMocker) -> None:
+    http_mocker.post(batch_request(["1"]), json_response(_rate_limit_body("DAILY"), 429))
+    output = _read(config(["1"]), expect_failure=True)
+    error = _failure(output).trace.error
+    assert error.failure_type == FailureType.transient_error
+    assert "daily API request limit" in error.message
+    assert "midnight" in error.message
+
+
+def test_read_429_budget_exhausted_fails(http_mocker: HttpMocker) -> None:
+    limited = json_response(_rate_limit_body(None), 429)
+    http_mocker.post(batch_request(["1"]), [limited] * 3)
+    output = _read(config(["1"], max_rate_limit_wait_seconds=15), expect_failure=True)
+    error = _failure(output).trace.error
+    assert error.failure_type == FailureType.transient_error
+    assert "max_rate_limit_wait_seconds (15 s)" in error.message
+    assert "batch 1 to 1" in error.message
+
+
+def test_read_halves_batch_rejected_for_size(http_mocker: HttpMocker) -> None:
+    too_many = json_response(
+        {
+            "status": "error",
+            "category": "VALIDATION_ERROR",
+            "correlationId": "x",
+            "message": "Too many inputs: 4. The maximum is 2 inputs.",
+        },
+        400,
+    )
+    http_mocker.post(batch_request(["1", "2", "3", "4"]), too_many)
+    http_mocker.post(
+        batch_request(["1", "2"]), batch_response([partner_client("1"), partner_client("2")])
+    )
+    http_mocker.post(
+        batch_request(["3", "4"]), batch_response([partner_client("3"), partner_client("4")])
+    )
+    output = _read(config(["1", "2", "3", "4"]))
+    assert _record_ids(output) == ["1", "2", "3", "4"]
+    assert output.is_in_logs("sending batches of at most 2 IDs")
+
+
+def test_read_403_lists_scopes_from_body(http_mocker: HttpMocker) -> None:
+    body = {
+        "status": "error",
+        "category": "MISSING_SCOPES",
+        "correlationId": "x",
+        "message": "This app hasn't been granted all required scopes to make this call.",
+        "errors": [
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {
+                    "requiredGranularScopes": [
+                        "crm.objects.partner-clients.read",
+                        "crm.schemas.custom.read",
+                    ]
+                },
+            }
+        ],
+    }
+    http_mocker.post(batch_request(["1"]), json_response(body, 403))
+    output = _read(config(["1"]), expect_failure=True)
+    message = _failure(output).trace.error.message
+    assert "crm.objects.partner-clients.read, crm.schemas.custom.read" in message
+
+
+def test_read_414_names_status_and_body(http_mocker: HttpMocker) -> None:
+    http_mocker.post(batch_request(["1"]), HttpResponse("<html>URI Too Long</html>", 414))
+    output = _read(config(["1"]), expect_failure=True)
+    message = _failure(output).trace.error.message
+    assert "HTTP 414" in message
+    assert "URI Too Long" in message
+
+
+def test_read_strict_mode_fails_after_records(http_mocker: HttpMocker) -> None:
+    http_mocker.post(
+        batch_request(["1", "2"]),
+        batch_response([partner_client("1")], errors=[not_found_error(["2"])]),
+    )
+    output = _read(config(["1", "2"], fail_on_batch_errors=True), expect_failure=True)
+    assert _record_ids(output) == ["1"]
+    failure = _failure(output).trace.error
+    assert failure.failure_type == FailureType.config_error
+    assert "fail_on_batch_errors" in failure.message
+
+
+def test_read_emits_estimate_first(http_mocker: HttpMocker) -> None:
+    http_mocker.post(
+        batch_request(["1", "2"]), batch_response([partner_client("1"), partner_client("2")])
+    )
+    output = _read(config(["1", "2", "1"]))
+    estimates = [m for m in output.trace_messages if m.trace.type == TraceType.ESTIMATE]
+    assert len(estimates) == 1
+    assert estimates[0].trace.estimate.row_estimate == 2
+    assert estimates[0].trace.estimate.name == "partner_clients"
