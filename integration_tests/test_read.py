@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from airbyte_cdk.models import TraceType, Type
 
 from integration_tests.connector import (
     assert_ids_accounted,
@@ -167,3 +169,47 @@ def _codes_of(emulator, tmp_path: Path, ids: list[str]) -> list[str]:
     run, _ = read(emulator.url, tmp_path, config)
     by_id = {record["id"]: record["properties"][UNIQUE_ID_PROPERTY] for record in run.records}
     return [by_id[i] for i in ids]
+
+
+def test_read_emits_estimate_and_stream_status(emulator, tmp_path: Path) -> None:
+    ids = known_ids(emulator.url)[:120]
+    run, _ = read(emulator.url, tmp_path, private_app_config(emulator.url, [*ids, ids[0]]))
+    assert run.returncode == 0, run.stderr
+    traces = run.of_type(Type.TRACE)
+    estimates = [m.trace.estimate for m in traces if m.trace.type == TraceType.ESTIMATE]
+    assert len(estimates) == 1
+    assert estimates[0].name == "partner_clients"
+    assert estimates[0].row_estimate == 120
+    statuses = [
+        m.trace.stream_status.status.value
+        for m in traces
+        if m.trace.type == TraceType.STREAM_STATUS
+    ]
+    assert statuses[0] == "STARTED"
+    assert "RUNNING" in statuses
+    assert statuses[-1] == "COMPLETE"
+
+
+def test_read_logs_progress_every_tenth(emulator, tmp_path: Path) -> None:
+    ids = known_ids(emulator.url)[:1000]
+    config = private_app_config(emulator.url, ids, batch_size=50)
+    run, _ = read(emulator.url, tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    progress = [line for line in run.log_text().splitlines() if line.startswith("read ")]
+    assert len(progress) >= 9
+    assert re.fullmatch(
+        r"read [\d,]+ of 1,000 partner clients \(\d+%\), 0 reported missing", progress[0]
+    )
+
+
+def test_read_failing_batch_ends_incomplete(emulator, tmp_path: Path) -> None:
+    config = private_app_config(emulator.url, known_ids(emulator.url)[:3])
+    config["credentials"]["access_token"] = "pat-na1-revoked-token-value"
+    run, _ = read(emulator.url, tmp_path, config)
+    traces = run.of_type(Type.TRACE)
+    statuses = [
+        m.trace.stream_status.status.value
+        for m in traces
+        if m.trace.type == TraceType.STREAM_STATUS
+    ]
+    assert statuses[-1] == "INCOMPLETE"
