@@ -14,7 +14,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["source_partner_clients", "source_partner_clients.*"]),
-    package_data={"source_partner_clients": ["manifest.yaml", "schemas/*.json"]},
+    package_data={"source_partner_clients": ["manifest.yaml"]},
     install_requires=[
         "airbyte-cdk>=7.39.1,<8",
         "requests>=2.31,<3",
@@ -24,6 +24,7 @@ setup(
         "tests": [
             "pytest>=8,<10",
             "requests-mock>=1.11,<2",
+            "hypothesis>=6,<7",
             "ruff>=0.6",
         ],
     },

@@ -182,3 +182,23 @@ def test_discover_schema_types(emulator, tmp_path: Path) -> None:
         "sourceLabel",
         "updatedByUserId",
     }
+
+
+def test_discover_invalid_token_fails(emulator, tmp_path: Path) -> None:
+    config = private_app_config(emulator.url, ["1"])
+    config["credentials"]["access_token"] = "pat-na1-not-a-real-token"
+    run = run_connector("discover", tmp_path, config)
+    assert run.returncode != 0
+    messages = [m.trace.error.message for m in run.of_type(Type.TRACE) if m.trace.error]
+    assert any("invalid, expired or revoked" in message for message in messages)
+    assert_no_secrets(run, ["pat-na1-not-a-real-token"])
+
+
+def test_discover_falls_back_without_properties_scope(emulator, tmp_path: Path) -> None:
+    config = private_app_config(emulator.url, ["1"], properties=["client_name"])
+    config["credentials"]["access_token"] = NO_SCOPE_TOKEN
+    run = run_connector("discover", tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    schema = run.catalog.streams[0].json_schema
+    assert schema["properties"]["properties_client_name"]["type"] == ["string", "null"]
+    assert "crm.objects.partner-clients.read" in run.log_text()

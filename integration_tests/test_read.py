@@ -13,13 +13,15 @@ from integration_tests.connector import (
     assert_no_secrets,
     assert_records_match_schema,
     assert_report_failure_types,
+    configured_catalog,
     known_ids,
     oauth_config,
     private_app_config,
     read,
     reported_ids,
+    run_connector,
 )
-from integration_tests.emulator import UNIQUE_ID_PROPERTY
+from integration_tests.emulator import NO_SCOPE_TOKEN, UNIQUE_ID_PROPERTY
 
 BATCH_READ_PATH = "/crm/v3/objects/partner_clients/batch/read"
 UNKNOWN_IDS = ["999000001", "999000002", "999000003"]
@@ -157,7 +159,7 @@ def test_read_ids_that_look_like_literals(emulator, tmp_path: Path) -> None:
 def test_read_invalid_token_fails_without_secret(emulator, tmp_path: Path) -> None:
     config = private_app_config(emulator.url, known_ids(emulator.url)[:3])
     config["credentials"]["access_token"] = "pat-na1-revoked-token-value"
-    run, _ = read(emulator.url, tmp_path, config)
+    run = run_connector("read", tmp_path, config, configured_catalog())
     assert run.returncode != 0
     messages = [m.trace.error.message for m in run.error_traces]
     assert any("invalid, expired or revoked" in message for message in messages)
@@ -204,8 +206,8 @@ def test_read_logs_progress_every_tenth(emulator, tmp_path: Path) -> None:
 
 def test_read_failing_batch_ends_incomplete(emulator, tmp_path: Path) -> None:
     config = private_app_config(emulator.url, known_ids(emulator.url)[:3])
-    config["credentials"]["access_token"] = "pat-na1-revoked-token-value"
-    run, _ = read(emulator.url, tmp_path, config)
+    config["credentials"]["access_token"] = NO_SCOPE_TOKEN
+    run = run_connector("read", tmp_path, config, configured_catalog())
     traces = run.of_type(Type.TRACE)
     statuses = [
         m.trace.stream_status.status.value

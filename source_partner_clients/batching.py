@@ -65,13 +65,16 @@ def split_into_batches(ids: Sequence[str], batch_size: int) -> Iterator[Sequence
         yield ids[start : start + batch_size]
 
 
-def requested_properties(config: Mapping[str, Any]) -> list[str]:
+def requested_properties(
+    config: Mapping[str, Any], names: Sequence[str] | None = None
+) -> list[str]:
     """Return the property names to request, with id_property added when it is set.
 
-    Results carry the object ID, not the idProperty value, so the idProperty value has to be
-    among the returned properties to match results to requested IDs.
+    names defaults to the configured properties. Results carry the object ID, not the
+    idProperty value, so the idProperty value has to be among the returned properties to match
+    results to requested IDs.
     """
-    properties = list(dict.fromkeys(config.get("properties") or []))
+    properties = list(dict.fromkeys(config.get("properties") or [] if names is None else names))
     id_property = config.get("id_property")
     if not id_property or id_property in properties:
         return properties
@@ -80,16 +83,26 @@ def requested_properties(config: Mapping[str, Any]) -> list[str]:
     return [*properties, id_property]
 
 
-def build_batch_read_body(ids: Sequence[str], config: Mapping[str, Any]) -> dict[str, Any]:
+def build_batch_read_body(
+    ids: Sequence[str],
+    config: Mapping[str, Any],
+    properties: Sequence[str] | None = None,
+    with_history: bool = True,
+) -> dict[str, Any]:
     """Build the JSON body of one batch read.
+
+    properties defaults to the configured properties. with_history=False leaves out
+    propertiesWithHistory, for the extra requests of a batch whose properties are split.
 
     The body is built in code and never through the CDK's string interpolation, which passes
     every rendered string through ast.literal_eval and would turn the ID "007" into 7.
     """
     body: dict[str, Any] = {
         "inputs": [{"id": partner_client_id} for partner_client_id in ids],
-        "properties": requested_properties(config),
-        "propertiesWithHistory": list(dict.fromkeys(config.get("properties_with_history") or [])),
+        "properties": requested_properties(config, properties),
+        "propertiesWithHistory": (
+            list(dict.fromkeys(config.get("properties_with_history") or [])) if with_history else []
+        ),
     }
     if config.get("id_property"):
         body["idProperty"] = config["id_property"]

@@ -46,11 +46,22 @@ from source_partner_clients.batching import (
 )
 from source_partner_clients.error_handling import body_excerpt, decode_json_object
 from source_partner_clients.progress import ReadTally
+from source_partner_clients.property_types import Converter, cast_record, split_property_names
+from source_partner_clients.schema import converters_from_schema, requested_property_names
 
 LOGGER = logging.getLogger("airbyte")
 STREAM_NAME = "partner_clients"
 NOT_RETURNED = "NOT_RETURNED"
 IDS_IN_MESSAGE = 20
+
+
+@dataclass(frozen=True)
+class RequestLayout:
+    """How a batch is requested and typed: property name chunks (None for HubSpot's defaults),
+    one request per chunk, and the converter of each typed property."""
+
+    chunks: list[list[str] | None]
+    converters: Mapping[str, Converter]
 
 
 @dataclass
@@ -138,6 +149,9 @@ class PartnerClientBatchRetriever(Retriever):
     parameters: InitVar[Mapping[str, Any]]
     name: str = STREAM_NAME
     _id_property: str | None = field(init=False, default=None)
+    _layouts: dict[int, tuple[Mapping[str, Any], RequestLayout]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._id_property = self.config.get("id_property") or None
@@ -180,7 +194,7 @@ class PartnerClientBatchRetriever(Retriever):
                 yield from self._read_ids(sub_batch, records_schema, stream_slice, tally)
             return
         try:
-            body = self._send_batch_read(ids, stream_slice)
+            body = self._fetch_batch(ids, stream_slice, self._layout(records_schema))
         except PageSizeReductionRequiredException:
             if len(ids) == 1:
                 raise _batch_error(
@@ -191,7 +205,7 @@ class PartnerClientBatchRetriever(Retriever):
             tally.lower_max_inputs(len(ids))
             yield from self._read_ids(ids, records_schema, stream_slice, tally)
             return
-        yield from self._emit_batch(ids, body, records_schema, stream_slice)
+        yield from self._emit_batch(ids, body, records_schema, stream_slice, tally)
 
     def _emit_batch(
         self,
@@ -199,9 +213,13 @@ class PartnerClientBatchRetriever(Retriever):
         body: Mapping[str, Any],
         records_schema: Mapping[str, Any],
         stream_slice: StreamSlice,
+        tally: ReadTally,
     ) -> Iterator[StreamData | BatchAccounting]:
         results = body.get("results") or []
         errors = body.get("errors") or []
+        converters = self._layout(records_schema).converters
+        for result in results:
+            cast_record(result, converters, tally.cast_failures)
         yield from self.record_selector.filter_and_transform(
             results, stream_state={}, records_schema=records_schema, stream_slice=stream_slice
         )
@@ -225,13 +243,52 @@ class PartnerClientBatchRetriever(Retriever):
             )
         yield accounting
 
-    def _send_batch_read(self, ids: Sequence[str], stream_slice: StreamSlice) -> Mapping[str, Any]:
+    def _layout(self, records_schema: Mapping[str, Any]) -> RequestLayout:
+        """Return the property chunks and converters for a schema, computed once per schema."""
+        cached = self._layouts.get(id(records_schema))
+        if cached is not None and cached[0] is records_schema:
+            return cached[1]
+        names = requested_property_names(records_schema)
+        chunks: list[list[str] | None] = list(split_property_names(names)) if names else [None]
+        if len(chunks) > 1:
+            LOGGER.info(
+                "Requesting %d properties in %d requests per batch, to keep each body small.",
+                len(names),
+                len(chunks),
+            )
+        layout = RequestLayout(chunks=chunks, converters=converters_from_schema(records_schema))
+        self._layouts[id(records_schema)] = (records_schema, layout)
+        return layout
+
+    def _fetch_batch(
+        self, ids: Sequence[str], stream_slice: StreamSlice, layout: RequestLayout
+    ) -> Mapping[str, Any]:
+        """Read a batch, with one request per property chunk, and merge the results by id."""
+        first = self._send_batch_read(ids, stream_slice, layout.chunks[0], with_history=True)
+        if len(layout.chunks) == 1:
+            return first
+        merged = {str(result.get("id")): result for result in first.get("results") or []}
+        for chunk in layout.chunks[1:]:
+            extra = self._send_batch_read(ids, stream_slice, chunk, with_history=False)
+            for result in extra.get("results") or []:
+                target = merged.setdefault(str(result.get("id")), result)
+                if target is not result:
+                    target.setdefault("properties", {}).update(result.get("properties") or {})
+        return {**first, "results": list(merged.values())}
+
+    def _send_batch_read(
+        self,
+        ids: Sequence[str],
+        stream_slice: StreamSlice,
+        properties: Sequence[str] | None,
+        with_history: bool,
+    ) -> Mapping[str, Any]:
         """Send one batch read and return the decoded body, or raise a traced error."""
         LOGGER.debug("Requesting %d IDs, %s to %s.", len(ids), ids[0], ids[-1])
+        body_json = build_batch_read_body(ids, self.config, properties, with_history)
         try:
             response = self.requester.send_request(
-                stream_slice=stream_slice,
-                request_body_json=build_batch_read_body(ids, self.config),
+                stream_slice=stream_slice, request_body_json=body_json
             )
         except PageSizeReductionRequiredException:
             raise

@@ -17,6 +17,8 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_partner_clients.property_types import CastFailures
+
 LOGGER = logging.getLogger("airbyte")
 STREAM_NAME = "partner_clients"
 PROGRESS_STEP_PERCENT = 10
@@ -43,6 +45,7 @@ class ReadTally:
         self._next_progress_percent = PROGRESS_STEP_PERCENT
         self._last_progress_time = time.monotonic()
         self._max_inputs: int | None = None
+        self.cast_failures = CastFailures()
         self._lock = threading.Lock()
 
     @property
@@ -109,6 +112,13 @@ class ReadTally:
             self.emitted,
             self.reported,
         )
+        for name, count in self.cast_failures.summary().items():
+            LOGGER.warning(
+                "%d values of property %s could not be cast to its HubSpot type and were "
+                "emitted as HubSpot sent them.",
+                count,
+                name,
+            )
         if self.fail_on_batch_errors and self.reported:
             raise AirbyteTracedException(
                 message=(

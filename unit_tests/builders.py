@@ -12,6 +12,7 @@ from airbyte_cdk.test.mock_http import HttpRequest, HttpResponse
 
 API_BASE_URL = "https://api.hubapi.com"
 BATCH_READ_URL = f"{API_BASE_URL}/crm/v3/objects/partner_clients/batch/read"
+PROPERTIES_URL = f"{API_BASE_URL}/crm/v3/properties/partner_clients"
 ACCESS_TOKEN = "pat-na1-unit-test-token"
 NOT_FOUND_MESSAGE = (
     "Could not get some PARTNER_CLIENT objects, they may be deleted or not exist. "
@@ -89,3 +90,26 @@ def batch_response(
 
 def json_response(body: Mapping[str, Any], status_code: int) -> HttpResponse:
     return HttpResponse(json.dumps(body), status_code=status_code)
+
+
+def properties_request(data_sensitivity: str | None = None) -> HttpRequest:
+    query = {"dataSensitivity": data_sensitivity} if data_sensitivity else None
+    return HttpRequest(PROPERTIES_URL, query_params=query)
+
+
+def property_definition(name: str, property_type: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": name.replace("_", " ").title(),
+        "type": property_type,
+        "fieldType": "text",
+        "groupName": "partner_client_information",
+        "description": "",
+        "options": [],
+        "dataSensitivity": "non_sensitive",
+        **fields,
+    }
+
+
+def properties_response(definitions: Sequence[Mapping[str, Any]] = ()) -> HttpResponse:
+    return HttpResponse(json.dumps({"results": list(definitions)}), status_code=200)

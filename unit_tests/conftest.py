@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 from airbyte_cdk.test.mock_http import HttpMocker
 
+from unit_tests.builders import properties_request, properties_response
+
 
 @pytest.fixture(autouse=True)
 def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -18,6 +20,11 @@ def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def http_mocker() -> Iterator[HttpMocker]:
-    """Mock HTTP for one test; unused mocked requests fail the test on exit."""
+    """Mock HTTP for one test; unused mocked requests fail the test on exit.
+
+    The properties API answers with no definitions, so records keep HubSpot's strings and
+    batch reads request HubSpot's default properties, unless a test mocks it again.
+    """
     with HttpMocker() as mocker:
+        mocker.get(properties_request(), properties_response())
         yield mocker
