@@ -44,6 +44,7 @@ from source_partner_clients.batching import (
     normalize_partner_client_ids,
     split_into_batches,
 )
+from source_partner_clients.budget import HubSpotRequestBudget
 from source_partner_clients.error_handling import body_excerpt, decode_json_object
 from source_partner_clients.progress import ReadTally
 from source_partner_clients.property_types import Converter, cast_record, split_property_names
@@ -155,6 +156,7 @@ class PartnerClientBatchRetriever(Retriever):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._id_property = self.config.get("id_property") or None
+        self._archived = "true" if self.config.get("archived") else "false"
 
     def read_records(
         self,
@@ -205,6 +207,11 @@ class PartnerClientBatchRetriever(Retriever):
             tally.lower_max_inputs(len(ids))
             yield from self._read_ids(ids, records_schema, stream_slice, tally)
             return
+        budget = getattr(self.requester, "api_budget", None)
+        if isinstance(budget, HubSpotRequestBudget):
+            tally.check_daily_remaining(
+                budget.daily_remaining, len(self._layout(records_schema).chunks)
+            )
         yield from self._emit_batch(ids, body, records_schema, stream_slice, tally)
 
     def _emit_batch(
@@ -288,7 +295,9 @@ class PartnerClientBatchRetriever(Retriever):
         body_json = build_batch_read_body(ids, self.config, properties, with_history)
         try:
             response = self.requester.send_request(
-                stream_slice=stream_slice, request_body_json=body_json
+                stream_slice=stream_slice,
+                request_params={"archived": self._archived},
+                request_body_json=body_json,
             )
         except PageSizeReductionRequiredException:
             raise

@@ -46,7 +46,26 @@ class ReadTally:
         self._last_progress_time = time.monotonic()
         self._max_inputs: int | None = None
         self.cast_failures = CastFailures()
+        self._daily_checked = False
         self._lock = threading.Lock()
+
+    def check_daily_remaining(self, daily_remaining: int | None, requests_per_batch: int) -> None:
+        """Warn once when the requests this sync still needs exceed HubSpot's daily remainder."""
+        if daily_remaining is None:
+            return
+        with self._lock:
+            if self._daily_checked:
+                return
+            self._daily_checked = True
+            needed = (self.batch_count - self.batches_done) * requests_per_batch
+        if needed > daily_remaining:
+            LOGGER.warning(
+                "This sync needs about %d more requests, but HubSpot reports %d left in the "
+                "account's daily limit. The sync will stop when the limit is reached; the limit "
+                "resets at midnight in the account's time zone.",
+                needed,
+                daily_remaining,
+            )
 
     @property
     def max_inputs(self) -> int | None:
