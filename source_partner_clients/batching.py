@@ -1,8 +1,8 @@
 """Pure functions that turn the configuration into batch read requests.
 
 HubSpot's batch read (POST /crm/v3/objects/partner_clients/batch/read) takes at most 100 inputs,
-and at most 50 when propertiesWithHistory is set; larger batches are answered with
-400 VALIDATION_ERROR.
+and at most 50 when propertiesWithHistory is set; larger batches are rejected
+with 400 VALIDATION_ERROR.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """One request budget for every worker of a sync, sized by HubSpot's rate-limit headers.
 
 HubSpot limits private apps to 100 requests per 10 seconds (Free and Starter), 190
-(Professional and Enterprise) or 250 (with the API limit add-on), over a rolling window, and says
-which in the `X-HubSpot-RateLimit-Max` and `X-HubSpot-RateLimit-Interval-Milliseconds` headers of
-every response. Staying just under the limit is faster than bursting past it and waiting out 429s.
+(Professional and Enterprise) or 250 (with the API limit add-on), over a rolling window. Every
+response reports the limit in its `X-HubSpot-RateLimit-Max` and
+`X-HubSpot-RateLimit-Interval-Milliseconds` headers. Staying just under the limit is faster than
+bursting past it and waiting out 429s.
 """
 
 from __future__ import annotations

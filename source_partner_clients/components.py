@@ -58,8 +58,8 @@ IDS_IN_MESSAGE = 20
 
 @dataclass(frozen=True)
 class RequestLayout:
-    """How a batch is requested and typed: property name chunks (None for HubSpot's defaults),
-    one request per chunk, and the converter of each typed property."""
+    """Request plan of a batch: property name chunks, one request each (None requests HubSpot's
+    default properties), and the converter of each typed property."""
 
     chunks: list[list[str] | None]
     converters: Mapping[str, Converter]
@@ -314,7 +314,7 @@ class PartnerClientBatchRetriever(Retriever):
         if body is None:
             raise _batch_error(
                 ids,
-                f"HubSpot answered HTTP {response.status_code} with a body that is not a JSON "
+                f"HubSpot returned HTTP {response.status_code} with a body that is not a JSON "
                 f"object: {body_excerpt(response)!r}",
                 FailureType.transient_error,
             )
@@ -322,7 +322,7 @@ class PartnerClientBatchRetriever(Retriever):
             if not _names_ids(body):
                 raise _batch_error(
                     ids,
-                    "HubSpot answered HTTP 404 without naming the IDs, so the URL is wrong. "
+                    "HubSpot returned HTTP 404 without naming the IDs, so the URL is wrong. "
                     "Check api_base_url (default https://api.hubapi.com).",
                     FailureType.config_error,
                     internal=body_excerpt(response),

@@ -76,7 +76,12 @@ def _error_order(error: ValidationError) -> tuple[str, ...]:
 def _field_name(path: Sequence[Any]) -> str:
     name = ""
     for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif name:
+            name += f".{part}"
+        else:
+            name = str(part)
     return name or "the configuration"
 
 

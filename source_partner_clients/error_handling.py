@@ -1,10 +1,10 @@
-"""How the connector answers HubSpot's error responses: retry, wait, refresh, split or fail.
+"""Error handling for HubSpot responses: retry, wait, refresh the token, split the batch, or fail.
 
 The manifest's response filters handle what they can express (private app 401, 400, 404, the
-DAILY 429 and the retryable 5xx codes). These components handle the rest: an OAuth 401 needs the
-credentials type from the config, which a filter's predicate cannot see; a 403 names the scopes
-found in the body; a 2xx body that is not JSON is retried; and the wait before each retry follows
-HubSpot's rate-limit headers within a per-batch budget rather than a small retry count.
+DAILY 429 and the retryable 5xx codes). These components handle the rest. An OAuth 401 needs the
+credentials type from the config, which a filter's predicate cannot see. A 403 message names the
+scopes found in the body. A 2xx body that is not JSON is retried. The wait before each retry
+follows HubSpot's rate-limit headers, within a per-batch budget rather than a small retry count.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class PartnerClientErrorHandler(DefaultErrorHandler):
             return self._interpret_success(response)
         body = decode_json_object(response)
         if status == 401 and credentials_title(self.config) == OAUTH_CREDENTIALS_TITLE:
-            LOGGER.info("HubSpot answered 401 to the OAuth access token; refreshing it once.")
+            LOGGER.info("HubSpot returned 401 to the OAuth access token; refreshing it once.")
             return ErrorResolution(
                 response_action=ResponseAction.REFRESH_TOKEN_THEN_RETRY,
                 failure_type=FailureType.config_error,
@@ -161,7 +161,7 @@ class PartnerClientErrorHandler(DefaultErrorHandler):
         body = decode_json_object(response)
         if body is None:
             LOGGER.warning(
-                "HubSpot answered HTTP %d with a body that is not a JSON object; retrying. "
+                "HubSpot returned HTTP %d with a body that is not a JSON object; retrying. "
                 "Body starts with: %r",
                 response.status_code,
                 body_excerpt(response),
@@ -170,7 +170,7 @@ class PartnerClientErrorHandler(DefaultErrorHandler):
                 response_action=ResponseAction.RETRY,
                 failure_type=FailureType.transient_error,
                 error_message=(
-                    f"HubSpot answered HTTP {response.status_code} with a body that is not a "
+                    f"HubSpot returned HTTP {response.status_code} with a body that is not a "
                     f"JSON object: {body_excerpt(response)!r}"
                 ),
             )
@@ -210,7 +210,7 @@ def _failure(response: requests.Response, failure_type: FailureType | None) -> E
         response_action=ResponseAction.FAIL,
         failure_type=failure_type or FailureType.system_error,
         error_message=(
-            f"HubSpot answered {describe_response(response)} while reading partner_clients."
+            f"HubSpot returned {describe_response(response)} while reading partner_clients."
         ),
     )
 
@@ -223,7 +223,7 @@ class _RetryState:
 
 @dataclass
 class HubSpotBackoffStrategy(BackoffStrategy):
-    """Wait before a retry as HubSpot's headers say, within a per-batch budget.
+    """Compute the wait before a retry from HubSpot's headers, within a per-batch budget.
 
     A 429 waits for `Retry-After`, or else for the rolling window in
     `X-HubSpot-RateLimit-Interval-Milliseconds` (HubSpot's limits are per 10 seconds), plus up to

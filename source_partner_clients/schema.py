@@ -90,13 +90,13 @@ class PartnerClientSchemaLoader(SchemaLoader):
             if response is None or not response.ok:
                 status = response.status_code if response is not None else "no response"
                 raise AirbyteTracedException(
-                    message=f"The properties API answered HTTP {status}.",
+                    message=f"The properties API returned HTTP {status}.",
                     internal_message=f"dataSensitivity={level}",
                 )
             body = decode_json_object(response)
             if body is None:
                 raise AirbyteTracedException(
-                    message="The properties API answered with a body that is not JSON.",
+                    message="The properties API returned a body that is not JSON.",
                     internal_message=f"dataSensitivity={level}",
                 )
             for definition in body.get("results") or []:
