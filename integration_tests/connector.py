@@ -131,8 +131,13 @@ def run_connector(
     work_dir: Path,
     config: Mapping[str, Any] | None = None,
     catalog: Mapping[str, Any] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> ConnectorRun:
-    """Run one command with its files written to work_dir, and parse every stdout line."""
+    """Run one command with its files written to work_dir, and parse every stdout line.
+
+    Raise subprocess.TimeoutExpired, after killing the command, when it runs past `timeout`
+    seconds.
+    """
     arguments = [COMMAND, command]
     if config is not None:
         config_path = work_dir / "config.json"
@@ -147,7 +152,7 @@ def run_connector(
         cwd=work_dir,
         capture_output=True,
         text=True,
-        timeout=TIMEOUT_SECONDS,
+        timeout=timeout,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         check=False,
     )
@@ -237,3 +242,124 @@ def known_ids(api_base_url: str, archived: bool = False) -> list[str]:
     )
     response.raise_for_status()
     return response.json()["ids"]
+
+
+# --- helpers for reads under faults -------------------------------------------------------
+
+BATCH_READ_PATH = "/crm/v3/objects/partner_clients/batch/read"
+TOKEN_PATH = "/oauth/v1/token"
+# The CDK's concurrent source ends every failed read with a config_error trace that starts
+# with these words and only lists the stream's exceptions (airbyte-cdk 7.39.1).
+FAILED_STREAMS_SUMMARY = "During the sync, the following streams did not sync successfully"
+
+
+def logged_requests(emulator: Any, path: str) -> list[dict[str, Any]]:
+    """Return the emulator's log entries for `path`, in arrival order."""
+    return [entry for entry in emulator.requests() if entry["path"] == path]
+
+
+def batch_ids(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """Return the input IDs of a logged batch-read request."""
+    return tuple(str(item["id"]) for item in (entry["body"] or {}).get("inputs") or [])
+
+
+def faulted_attempts(entries: Iterable[Mapping[str, Any]]) -> dict[tuple[str, ...], int]:
+    """Count, per batch, the logged requests that a fault failed."""
+    counts: dict[tuple[str, ...], int] = {}
+    for entry in entries:
+        if entry["fault"]:
+            counts[batch_ids(entry)] = counts.get(batch_ids(entry), 0) + 1
+    return counts
+
+
+def assert_faulted_batches_recovered(entries: Sequence[Mapping[str, Any]], times: int) -> None:
+    """Check that each faulted batch failed `times` attempts and its last request got a 2xx."""
+    counts = faulted_attempts(entries)
+    assert counts, "no request was answered by a fault, so the test checks nothing"
+    for ids, count in counts.items():
+        assert count == times, f"batch {ids[0]}..{ids[-1]} got {count} faults, expected {times}"
+        last = [entry for entry in entries if batch_ids(entry) == ids][-1]
+        assert last["fault"] is None, f"batch {ids[0]}..{ids[-1]} was not retried after a fault"
+        assert 200 <= last["status"] < 300, f"batch {ids[0]}..{ids[-1]} ended with {last}"
+
+
+def failure_trace(run: ConnectorRun) -> Any:
+    """Return the error of the last ERROR trace that ended the read.
+
+    ID reports and the CDK's closing summary of failed streams are skipped, because the
+    summary is always a config_error and the reason is in the trace before it.
+    """
+    failures = [
+        message.trace.error
+        for message in run.error_traces
+        if message not in run.id_reports
+        and not message.trace.error.message.startswith(FAILED_STREAMS_SUMMARY)
+    ]
+    assert failures, f"no ERROR trace explains the failure; stdout ends {run.stdout[-500:]!r}"
+    return failures[-1]
+
+
+def split_batches(ids: Sequence[str], batch_size: int) -> list[list[str]]:
+    return [list(ids[start : start + batch_size]) for start in range(0, len(ids), batch_size)]
+
+
+def batches_named_in_failures(run: ConnectorRun, batches: Sequence[Sequence[str]]) -> list:
+    """Return the batches whose first and last IDs are both in one failure trace message."""
+    messages = [
+        message.trace.error.message for message in run.error_traces if message not in run.id_reports
+    ]
+    return [
+        batch
+        for batch in batches
+        if any(batch[0] in text and batch[-1] in text for text in messages)
+    ]
+
+
+def assert_failed_read_accounted(
+    run: ConnectorRun, batches: Sequence[Sequence[str]], covers_all: bool = True
+) -> list:
+    """Check the IDs of a read that failed, and return the batches its failures name.
+
+    Nothing is emitted or reported twice or outside the request. Each batch is read whole
+    (every ID in a record or a report) or not at all, and a batch named in a failure is not
+    read at all. With `covers_all`, records, reports and named batches together hold every
+    requested ID, so a failure leaves no ID unexplained.
+    """
+    requested = {i for batch in batches for i in batch}
+    emitted = [str(record["id"]) for record in run.records]
+    reported = reported_ids(run)
+    assert len(emitted) == len(set(emitted)), "a record was emitted twice"
+    assert len(reported) == len(set(reported)), "an ID was reported twice"
+    assert not set(emitted) & set(reported), "an ID was both emitted and reported"
+    accounted = set(emitted) | set(reported)
+    assert accounted <= requested, "an ID that was not requested was emitted or reported"
+    for batch in batches:
+        done = accounted & set(batch)
+        assert not done or done == set(batch), f"batch {batch[0]}..{batch[-1]} was read in part"
+    named = batches_named_in_failures(run, batches)
+    assert named, "no failure trace names a batch by its first and last IDs"
+    for batch in named:
+        assert not accounted & set(batch), f"failed batch {batch[0]}..{batch[-1]} has records"
+    if covers_all:
+        named_ids = {i for batch in named for i in batch}
+        assert accounted | named_ids == requested, "some IDs are neither read nor in a failure"
+    return named
+
+
+def assert_no_bare_traceback(run: ConnectorRun) -> None:
+    """Check that no traceback escaped the Airbyte messages and none is a JSON decoding error.
+
+    Every stdout line is already parsed as a message, so only stderr can hold a bare
+    traceback. The traces' messages and stack traces must not show a JSON decoding error.
+    """
+    assert "Traceback (most recent call last)" not in run.stderr, run.stderr[-2000:]
+    trace_text = "\n".join(
+        f"{m.trace.error.message}\n{m.trace.error.stack_trace or ''}" for m in run.error_traces
+    )
+    for text in ("JSONDecodeError", "Expecting value"):
+        assert text not in run.stderr, f"stderr has {text}"
+        assert text not in trace_text, f"an ERROR trace has {text}"
+
+
+def warning_logs(run: ConnectorRun) -> list[str]:
+    return [m.log.message for m in run.of_type(Type.LOG) if m.log.level.value == "WARN"]

@@ -48,6 +48,7 @@ class HubSpotRequestBudget(AbstractAPIBudget):
         self._sent: deque[float] = deque()
         self._condition = threading.Condition()
         self._daily_remaining: int | None = None
+        self._authenticator: Any = None
         LOGGER.info(
             "Request budget: %s until HubSpot's rate-limit headers are seen.", self._describe()
         )
@@ -66,8 +67,18 @@ class HubSpotRequestBudget(AbstractAPIBudget):
     def _describe(self) -> str:
         return f"{self._usable()} requests per {self._span():.1f} s"
 
+    def register_authenticator(self, authenticator: Any) -> None:
+        """Keep an authenticator to sign requests again after they waited for the budget."""
+        if self._authenticator is None and callable(authenticator):
+            self._authenticator = authenticator
+
     def acquire_call(self, request: Any, block: bool = True, timeout: float | None = None) -> None:
-        """Wait until one more request fits in the rolling window, then count it."""
+        """Wait until one more request fits in the rolling window, then count it.
+
+        The CDK signs a request before it reaches the budget, so a request that waited is
+        signed again: an OAuth token may have expired while it waited.
+        """
+        waited = False
         with self._condition:
             while True:
                 now = time.monotonic()
@@ -75,10 +86,13 @@ class HubSpotRequestBudget(AbstractAPIBudget):
                     self._sent.popleft()
                 if len(self._sent) < self._usable():
                     self._sent.append(now)
-                    return
+                    break
                 wait = self._sent[0] + self._span() - now
                 LOGGER.debug("Request budget full; waiting %.2f s.", wait)
                 self._condition.wait(timeout=wait)
+                waited = True
+        if waited and self._authenticator is not None and request is not None:
+            self._authenticator(request)
 
     def get_matching_policy(self, request: Any) -> AbstractCallRatePolicy | None:
         return None
@@ -140,3 +154,5 @@ class PartnerClientRequester(HttpRequester):
         if self.api_budget is None:
             self.api_budget = shared_request_budget(self.config)  # type: ignore[assignment]
         super().__post_init__(parameters)
+        if isinstance(self.api_budget, HubSpotRequestBudget):
+            self.api_budget.register_authenticator(self.authenticator)

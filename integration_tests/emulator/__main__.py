@@ -2,6 +2,7 @@
 
 Usage from the repository root:
     python -m integration_tests.emulator [--port 0] [--count 3000] [--latency-ms 0]
+        [--faults '[{"kind": "status", "status": 503, "rate": 0.05}]'] [--fault-seed 0]
 
 Stdout gets one JSON line, {"url": "http://127.0.0.1:PORT"}, once the server accepts
 connections. Start and stop messages go to stderr.
@@ -39,6 +40,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="delay in milliseconds before each CRM response (default 0)",
     )
+    parser.add_argument(
+        "--faults",
+        type=json.loads,
+        default=[],
+        help="fault plan as a JSON list of rules, as described in faults.py (default none)",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, default=0, help="seed of the fault plan's draws (default 0)"
+    )
     return parser.parse_args(argv)
 
 
@@ -54,9 +64,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    server = EmulatorServer(
-        port=arguments.port, count=arguments.count, settings={"latency_ms": arguments.latency_ms}
-    )
+    settings = {
+        "latency_ms": arguments.latency_ms,
+        "faults": arguments.faults,
+        "fault_seed": arguments.fault_seed,
+    }
+    try:
+        server = EmulatorServer(port=arguments.port, count=arguments.count, settings=settings)
+    except (TypeError, ValueError) as error:
+        logger.error("Invalid settings: %s", error)
+        return 2
     server.start()
     logger.info("Emulator serving %d partner clients at %s", arguments.count, server.url)
     print(json.dumps({"url": server.url}), flush=True)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .data import DEFAULT_PROPERTY_NAMES, history_for, iso_timestamp
-from .http_types import Request, Response, error_response, reject
+from .http_types import Request, Response, error_response, reject, too_many_inputs_message
 from .state import EmulatorState
 
 MAX_BATCH_INPUTS = 100
@@ -135,10 +135,7 @@ def _input_list(body: dict[str, Any]) -> list[Any]:
 def _check_input_count(count: int, with_history: bool) -> None:
     """Reject more than 100 inputs, or more than 50 when propertiesWithHistory is non-empty."""
     if count > MAX_BATCH_INPUTS:
-        raise reject(
-            f"Too many inputs: the request contains {count} inputs, "
-            f"but the maximum is {MAX_BATCH_INPUTS} inputs per batch read."
-        )
+        raise reject(too_many_inputs_message(count, MAX_BATCH_INPUTS))
     if with_history and count > MAX_BATCH_INPUTS_WITH_HISTORY:
         raise reject(
             f"Too many inputs for a batch read with propertiesWithHistory: the request contains "

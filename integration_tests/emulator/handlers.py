@@ -15,12 +15,17 @@ from urllib.parse import parse_qs
 
 from . import crm, oauth
 from .data import READ_SCOPE
+from .fault_responses import describe_fault, fault_response
+from .faults import FaultHit, batch_key
 from .http_types import (
     JSON_CONTENT_TYPE,
     Request,
     RequestError,
     Response,
     error_response,
+    expired_authentication_response,
+    invalid_authentication_response,
+    missing_scopes_response,
     validation_error,
 )
 from .state import Credential, EmulatorState
@@ -34,7 +39,6 @@ MASKED_FIELDS = frozenset(
     {"client_secret", "refresh_token", "code", "code_verifier", "access_token", "hapikey"}
 )
 MASK = "***"
-SCOPES_LINK = "https://developers.hubspot.com/scopes"
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +54,8 @@ def handle_request(state: EmulatorState, request: Request) -> Response:
     """Route a request and, unless it is an admin request, add it to the request log.
 
     The entry is logged on arrival, so the log is in arrival order, and its status is None
-    until the response is ready.
+    until the response is ready. It stays None when a fault closes the connection without
+    a response.
     """
     if request.path.startswith(ADMIN_PREFIX):
         return _run_safely(request, lambda: _handle_admin(state, request))
@@ -58,8 +63,8 @@ def handle_request(state: EmulatorState, request: Request) -> Response:
     credential = state.identify(request.headers.get("authorization"), now)
     entry = _log_entry(request, credential)
     state.append_log(entry)
-    response = _run_safely(request, lambda: _route(state, request, credential, now))
-    state.set_log_status(entry, response.status)
+    response = _run_safely(request, lambda: _route(state, request, credential, now, entry))
+    state.set_log_status(entry, None if response.drop else response.status)
     return response
 
 
@@ -74,12 +79,43 @@ def _run_safely(request: Request, handler: Callable[[], Response]) -> Response:
     return _with_json_type(response)
 
 
-def _route(state: EmulatorState, request: Request, credential: Credential, now: float) -> Response:
+def _route(
+    state: EmulatorState,
+    request: Request,
+    credential: Credential,
+    now: float,
+    entry: dict[str, Any],
+) -> Response:
     if request.path.startswith("/crm/"):
-        return _handle_crm(state, request, credential)
+        return _handle_crm(state, request, credential, entry)
     if (request.method, request.path) == ("POST", TOKEN_PATH):
-        return oauth.create_token(state, request, now)
+        return _create_token_or_fault(state, request, now, entry)
     return _not_implemented(request)
+
+
+def _create_token_or_fault(
+    state: EmulatorState, request: Request, now: float, entry: dict[str, Any]
+) -> Response:
+    def serve() -> Response:
+        return oauth.create_token(state, request, now)
+
+    hit = state.next_token_fault()
+    if hit is None:
+        return serve()
+    return _apply_fault(state, hit, entry, serve, state.peek_rate_limit(now))
+
+
+def _apply_fault(
+    state: EmulatorState,
+    hit: FaultHit,
+    entry: dict[str, Any],
+    serve: Callable[[], Response],
+    limit_headers: dict[str, str],
+) -> Response:
+    """Build the response of the fault in `hit` and record the fault in the log entry."""
+    response = fault_response(hit, serve, limit_headers, state.wait_unless_released)
+    state.set_log_fault(entry, describe_fault(hit, response))
+    return response
 
 
 def _with_json_type(response: Response) -> Response:
@@ -96,10 +132,13 @@ def _not_implemented(request: Request) -> Response:
     )
 
 
-def _handle_crm(state: EmulatorState, request: Request, credential: Credential) -> Response:
+def _handle_crm(
+    state: EmulatorState, request: Request, credential: Credential, entry: dict[str, Any]
+) -> Response:
     """Apply latency, authentication, scope and rate-limit checks, then the CRM endpoint.
 
-    Requests rejected with 401 are not counted against the rate limits.
+    Requests rejected with 401 are not counted against the rate limits. The fault plan
+    applies to batch reads that pass these checks, and those count against the rate limits.
     """
     latency_ms = state.settings.latency_ms
     if latency_ms > 0:
@@ -115,9 +154,24 @@ def _handle_crm(state: EmulatorState, request: Request, credential: Credential) 
     elif not decision.allowed:
         response = _rate_limited(decision.policy_name or "")
     else:
-        response = _run_endpoint(state, request)
-    response.headers.update(decision.headers)
+        response = _run_endpoint_or_fault(state, request, entry, decision.headers)
+    for name, value in decision.headers.items():
+        response.headers.setdefault(name, value)
     return response
+
+
+def _run_endpoint_or_fault(
+    state: EmulatorState, request: Request, entry: dict[str, Any], limit_headers: dict[str, str]
+) -> Response:
+    def serve() -> Response:
+        return _run_endpoint(state, request)
+
+    is_batch_read = (request.method, request.path) == ("POST", BATCH_READ_PATH)
+    key = batch_key(request) if is_batch_read else None
+    hit = state.next_batch_fault(key) if key is not None else None
+    if hit is None:
+        return serve()
+    return _apply_fault(state, hit, entry, serve, limit_headers)
 
 
 def _run_endpoint(state: EmulatorState, request: Request) -> Response:
@@ -133,33 +187,11 @@ def _run_endpoint(state: EmulatorState, request: Request) -> Response:
 def _check_credential(credential: Credential) -> Response | None:
     """Return HubSpot's 401 or 403 Response for a credential that may not read, else None."""
     if credential.kind in ("none", "invalid"):
-        return error_response(
-            401,
-            "Authentication credentials not found. Send a private app access token or an "
-            "OAuth access token in the Authorization header as 'Bearer <token>'.",
-            "INVALID_AUTHENTICATION",
-        )
+        return invalid_authentication_response()
     if credential.expired_seconds is not None:
-        return error_response(
-            401,
-            f"The OAuth token used to make this call expired {int(credential.expired_seconds)} "
-            "second(s) ago. Request a new access token with the refresh token.",
-            "EXPIRED_AUTHENTICATION",
-        )
+        return expired_authentication_response(credential.expired_seconds)
     if READ_SCOPE not in credential.scopes:
-        return error_response(
-            403,
-            "This app hasn't been granted all required scopes to make this call. Grant the "
-            "scope listed in errors[0].context.requiredGranularScopes and reinstall the app.",
-            "MISSING_SCOPES",
-            errors=[
-                {
-                    "message": "One or more of the following scopes are required.",
-                    "context": {"requiredGranularScopes": [READ_SCOPE]},
-                }
-            ],
-            links={"scopes": SCOPES_LINK},
-        )
+        return missing_scopes_response([READ_SCOPE])
     return None
 
 
@@ -202,11 +234,15 @@ def _admin_reset(state: EmulatorState, request: Request) -> Response:
         settings = state.reset(overrides)
     except (TypeError, ValueError) as error:
         return validation_error(f"Invalid settings: {error}")
-    return Response(200, {"settings": vars(settings)})
+    return Response(200, {"settings": settings.as_json()})
 
 
 def _log_entry(request: Request, credential: Credential) -> dict[str, Any]:
-    """Build a log entry. Secrets are masked, and the credential appears only as its kind."""
+    """Build a log entry. Secrets are masked, and the credential appears only as its kind.
+
+    token_number is the issue order of an OAuth access token, so tests can tell tokens apart
+    without the log holding them. fault is set by `_apply_fault`.
+    """
     return {
         "time": time.time(),
         "method": request.method,
@@ -215,6 +251,8 @@ def _log_entry(request: Request, credential: Credential) -> dict[str, Any]:
         "body": _loggable_body(request),
         "status": None,
         "credential": credential.kind,
+        "token_number": credential.token_number,
+        "fault": None,
     }
 
 

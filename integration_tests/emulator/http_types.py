@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+SCOPES_LINK = "https://developers.hubspot.com/scopes"
+HTML_CONTENT_TYPE = "text/html;charset=utf-8"
+
+# Reason phrases for the status codes that http.HTTPStatus lacks: HubSpot's 477 and the 52x
+# codes that Cloudflare, in front of HubSpot's API, sends for origin failures.
+EXTRA_REASON_PHRASES = {
+    477: "Migration In Progress",
+    521: "Web Server Is Down",
+    522: "Connection Timed Out",
+    523: "Origin Is Unreachable",
+    524: "A Timeout Occurred",
+}
 
 
 @dataclass(frozen=True)
@@ -41,13 +53,21 @@ class Request:
 
 @dataclass
 class Response:
-    """An HTTP response whose body is serialized as JSON."""
+    """An HTTP response whose body is serialized as JSON.
+
+    `raw_body`, when set, is sent as is instead of `body`, so a response can carry HTML or
+    invalid JSON. `drop` makes the server close the connection without sending anything.
+    """
 
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    raw_body: bytes | None = None
+    drop: bool = False
 
     def encode_body(self) -> bytes:
+        if self.raw_body is not None:
+            return self.raw_body
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
 
 
@@ -77,6 +97,51 @@ def error_body(
 
 def error_response(status: int, message: str, category: str, **details: Any) -> Response:
     return Response(status, error_body(message, category, **details))
+
+
+def invalid_authentication_response() -> Response:
+    """Build HubSpot's 401 INVALID_AUTHENTICATION for a missing, unknown or revoked token."""
+    return error_response(
+        401,
+        "Authentication credentials not found. Send a private app access token or an "
+        "OAuth access token in the Authorization header as 'Bearer <token>'.",
+        "INVALID_AUTHENTICATION",
+    )
+
+
+def expired_authentication_response(expired_seconds: float) -> Response:
+    """Build HubSpot's 401 EXPIRED_AUTHENTICATION for an OAuth access token past its expiry."""
+    return error_response(
+        401,
+        f"The OAuth token used to make this call expired {int(expired_seconds)} "
+        "second(s) ago. Request a new access token with the refresh token.",
+        "EXPIRED_AUTHENTICATION",
+    )
+
+
+def missing_scopes_response(scopes: Sequence[str]) -> Response:
+    """Build HubSpot's 403 MISSING_SCOPES, naming `scopes` in requiredGranularScopes."""
+    return error_response(
+        403,
+        "This app hasn't been granted all required scopes to make this call. Grant the "
+        "scope listed in errors[0].context.requiredGranularScopes and reinstall the app.",
+        "MISSING_SCOPES",
+        errors=[
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredGranularScopes": list(scopes)},
+            }
+        ],
+        links={"scopes": SCOPES_LINK},
+    )
+
+
+def too_many_inputs_message(count: int, maximum: int) -> str:
+    """Return the message of the 400 VALIDATION_ERROR for a batch over its maximum size."""
+    return (
+        f"Too many inputs: the request contains {count} inputs, "
+        f"but the maximum is {maximum} inputs per batch read."
+    )
 
 
 def validation_error(message: str) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .data import build_dataset
 from .handlers import handle_request
-from .http_types import Request, Response
+from .http_types import EXTRA_REASON_PHRASES, Request, Response
 from .state import EmulatorState
 
 
@@ -75,13 +77,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, response: Response) -> None:
+        if response.drop:
+            self._reset_connection()
+            return
         payload = response.encode_body()
-        self.send_response(response.status)
+        self.send_response(response.status, EXTRA_REASON_PHRASES.get(response.status))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _reset_connection(self) -> None:
+        """Close the connection with a TCP reset, so the client gets no response at all.
+
+        A zero linger time makes close() send RST instead of FIN. The socket server's own
+        shutdown and close of the request socket then find it closed and do nothing.
+        """
+        self.close_connection = True
+        linger_off = struct.pack("ii", 1, 0)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_off)
+        self.connection.close()
 
 
 class EmulatorServer:
@@ -118,6 +134,7 @@ class EmulatorServer:
         """Stop serving and close the socket. Calling it on a stopped server does nothing."""
         if self._httpd is None:
             return
+        self._state.release_waits()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
@@ -150,9 +167,18 @@ class EmulatorServer:
     def reset(self, **settings: Any) -> None:
         """Restore the base settings except `settings`. Clear the log, tokens and rate limits.
 
+        `faults` and `fault_seed` set the fault plan, which faults.py describes.
+
         Raise TypeError or ValueError for an unknown setting or an invalid value.
         """
         self._state.reset(settings)
+
+    def issued_access_tokens(self) -> list[str]:
+        """Return the OAuth access tokens issued since the last reset, oldest first.
+
+        Tests use them to check that no access token reaches the connector's output.
+        """
+        return self._state.issued_access_tokens()
 
     def ids(self, archived: bool = False) -> list[str]:
         """Return the ids of all archived or all non-archived partner clients, in id order."""
