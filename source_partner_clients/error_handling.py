@@ -44,6 +44,10 @@ BODY_EXCERPT_CHARS = 200
 # in flight, so this is far more than a sync ever needs at once.
 MAX_TRACKED_REQUESTS = 1024
 READ_SCOPE = "crm.objects.partner-clients.read"
+# Client errors that a retry cannot fix, answered by their size: the URI or the body.
+TOO_LARGE_STATUSES = {413, 414, 431}
+# Client errors with their own handling here or in the manifest; any other fails at once.
+HANDLED_CLIENT_ERRORS = {400, 401, 403, 404, 408, 423, 429, 477}
 # Attribute under which the error handler leaves the decoded JSON of a 2xx response, so that
 # the retriever does not parse the body a second time.
 DECODED_BODY_ATTRIBUTE = "partner_clients_decoded_body"
@@ -149,6 +153,18 @@ class PartnerClientErrorHandler(DefaultErrorHandler):
             )
         if status == 403:
             return _forbidden(body)
+        if status in TOO_LARGE_STATUSES:
+            return ErrorResolution(
+                response_action=ResponseAction.FAIL,
+                failure_type=FailureType.config_error,
+                error_message=(
+                    f"HubSpot rejected the request as too large ({describe_response(response)}). "
+                    "Configure fewer properties or properties_with_history, or a smaller "
+                    "batch_size."
+                ),
+            )
+        if 400 <= status < 500 and status not in HANDLED_CLIENT_ERRORS:
+            return _failure(response, FailureType.system_error)
         if status == 400 and _is_too_many_inputs(body):
             return ErrorResolution(
                 response_action=ResponseAction.REDUCE_PAGE_SIZE,
