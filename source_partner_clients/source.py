@@ -19,10 +19,12 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStream
 
-from source_partner_clients.batching import normalize_partner_client_ids
+from source_partner_clients.batching import MAX_BATCH_SIZE, normalize_partner_client_ids
 from source_partner_clients.config_validation import DEFAULT_API_BASE_URL, validate_config
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
+DEFAULT_NUM_WORKERS = 8
+MIN_RECORD_QUEUE = 500
 CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -43,6 +45,23 @@ class SourcePartnerClients(YamlDeclarativeSource):
             state=state,
             config_path=config_path,
         )
+        self._bound_record_queue(config or {})
+
+    def _bound_record_queue(self, config: Mapping[str, Any]) -> None:
+        """Bound the queue of records between the workers and the main thread.
+
+        The CDK's queue holds up to 10,000 records. When writing stdout is slower than reading
+        (a fast API), the queue fills, so memory grew with the number of IDs up to that bound.
+        Two batches per worker keep every worker busy and memory independent of the ID count.
+        The main thread never blocks on this queue (the CDK buffers its own messages), so a
+        smaller bound cannot deadlock.
+        """
+        workers = int(config.get("num_workers") or DEFAULT_NUM_WORKERS)
+        queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
+        if queue is not None:
+            # NOTE: _concurrent_source._queue is private to airbyte-cdk 7.39; without it the
+            # CDK's 10,000-record bound applies.
+            queue.maxsize = max(MIN_RECORD_QUEUE, 2 * workers * MAX_BATCH_SIZE)
 
     @property
     def spec_schema(self) -> Mapping[str, Any]:
