@@ -215,3 +215,26 @@ def test_read_failing_batch_ends_incomplete(emulator, tmp_path: Path) -> None:
         if m.trace.type == TraceType.STREAM_STATUS
     ]
     assert statuses[-1] == "INCOMPLETE"
+
+
+def test_read_oauth_bad_secret_is_config_error(emulator, tmp_path: Path) -> None:
+    config = oauth_config(emulator.url, known_ids(emulator.url)[:3])
+    config["credentials"]["client_secret"] = "wrong-client-secret-value"
+    run = run_connector("read", tmp_path, config, configured_catalog())
+    assert run.returncode != 0
+    errors = [m.trace.error for m in run.error_traces]
+    refresh_errors = [e for e in errors if "rejected the OAuth refresh" in e.message]
+    assert refresh_errors
+    assert refresh_errors[0].failure_type.value == "config_error"
+    assert_no_secrets(run, ["wrong-client-secret-value"])
+
+
+def test_read_uses_catalog_when_properties_api_fails(emulator, tmp_path: Path) -> None:
+    ids = known_ids(emulator.url)[:20]
+    config = private_app_config(emulator.url, ids)
+    discovered = run_connector("discover", tmp_path, config)
+    schema = discovered.catalog.streams[0].json_schema
+    # The read's token lacks the scope the properties API needs but keeps the catalog's typing.
+    config["credentials"]["access_token"] = NO_SCOPE_TOKEN
+    run = run_connector("read", tmp_path, config, configured_catalog(schema))
+    assert "configured catalog" in run.log_text()

@@ -7,8 +7,11 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+import requests
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.oauth import DeclarativeOauth2Authenticator
 from airbyte_cdk.utils.datetime_helpers import AirbyteDateTime, ab_datetime_now
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 MAX_REFRESH_MARGIN = timedelta(minutes=5)
 REFRESH_MARGIN_SHARE = 0.1
@@ -17,6 +20,28 @@ REFRESH_MARGIN_SHARE = 0.1
 # manifest builds one authenticator per requester, and a sync should use a single token.
 _TOKENS: dict[str, tuple[str, AirbyteDateTime, timedelta]] = {}
 _TOKENS_LOCK = threading.Lock()
+
+
+def _refresh_rejected(error: requests.HTTPError) -> Exception:
+    """Turn the token endpoint's 4xx into a config error that says what to fix."""
+    response = error.response
+    if response is None or not 400 <= response.status_code < 500 or response.status_code == 429:
+        return error
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    reason = (
+        body.get("status") or body.get("category") or "rejected" if isinstance(body, dict) else ""
+    )
+    detail = body.get("message", "") if isinstance(body, dict) else ""
+    message = (
+        f"HubSpot rejected the OAuth refresh (HTTP {response.status_code} {reason}: {detail}). "
+        "Check client_id, client_secret and refresh_token, or reconnect the OAuth app."
+    )
+    return AirbyteTracedException(
+        message=message, internal_message=message, failure_type=FailureType.config_error
+    )
 
 
 def _refresh_margin(expiry: AirbyteDateTime) -> timedelta:
@@ -46,7 +71,10 @@ class PartnerClientOAuthAuthenticator(DeclarativeOauth2Authenticator):
             cached = _TOKENS.get(key)
             if cached and ab_datetime_now() + cached[2] < cached[1]:
                 return cached[0], cached[1]
-            token, expiry = super().refresh_access_token()
+            try:
+                token, expiry = super().refresh_access_token()
+            except requests.HTTPError as error:
+                raise _refresh_rejected(error) from None
             _TOKENS[key] = (token, expiry, _refresh_margin(expiry))
             return token, expiry
 

@@ -43,7 +43,8 @@ class HubSpotRequestBudget(AbstractAPIBudget):
 
     def __init__(self, cap: int | None = None) -> None:
         self._cap = cap
-        self._limit = min(cap, DEFAULT_LIMIT) if cap else DEFAULT_LIMIT
+        self._limit = min(cap, DEFAULT_LIMIT) if cap else DEFAULT_LIMIT - SAFETY_REQUESTS
+        self._header_limit: int | None = None
         self._window = DEFAULT_WINDOW_SECONDS
         self._sent: deque[float] = deque()
         self._condition = threading.Condition()
@@ -59,7 +60,11 @@ class HubSpotRequestBudget(AbstractAPIBudget):
         return self._daily_remaining
 
     def _usable(self) -> int:
-        return max(1, self._limit - SAFETY_REQUESTS)
+        """Requests allowed per span: HubSpot's limit less the reserve, or the cap if lower."""
+        usable = self._header_limit - SAFETY_REQUESTS if self._header_limit else self._limit
+        if self._cap:
+            usable = min(usable, self._cap)
+        return max(1, usable)
 
     def _span(self) -> float:
         return self._window * (1 + SAFETY_WINDOW_SHARE)
@@ -106,12 +111,11 @@ class HubSpotRequestBudget(AbstractAPIBudget):
         interval = _int_header(headers, INTERVAL_HEADER)
         if not limit or limit <= 0:
             return
-        new_limit = min(limit, self._cap) if self._cap else limit
         new_window = interval / 1000 if interval and interval > 0 else self._window
         with self._condition:
-            if (new_limit, new_window) == (self._limit, self._window):
+            if (limit, new_window) == (self._header_limit, self._window):
                 return
-            self._limit, self._window = new_limit, new_window
+            self._header_limit, self._window = limit, new_window
             self._condition.notify_all()
         LOGGER.info(
             "Request budget: %s (HubSpot allows %d per %.1f s%s).",

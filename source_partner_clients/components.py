@@ -222,8 +222,8 @@ class PartnerClientBatchRetriever(Retriever):
         stream_slice: StreamSlice,
         tally: ReadTally,
     ) -> Iterator[StreamData | BatchAccounting]:
-        results = body.get("results") or []
-        errors = body.get("errors") or []
+        results = _unique_results(body.get("results"), ids)
+        errors = [error for error in body.get("errors") or [] if isinstance(error, Mapping)]
         converters = self._layout(records_schema).converters
         for result in results:
             cast_record(result, converters, tally.cast_failures)
@@ -329,6 +329,36 @@ class PartnerClientBatchRetriever(Retriever):
                 )
             return {"results": [], "errors": [body]}
         return body
+
+
+def _unique_results(results: Any, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Return the result objects once each, by id, in the order HubSpot sent them.
+
+    A repeated id would otherwise be emitted twice; anything that is not an object is dropped
+    with a warning instead of failing the batch.
+    """
+    if not isinstance(results, list):
+        raise _batch_error(
+            ids,
+            f"HubSpot returned results that are not a list: {str(results)[:200]!r}",
+            FailureType.transient_error,
+        )
+    unique: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if not isinstance(result, dict):
+            LOGGER.warning("Skipped a result that is not an object: %r", str(result)[:200])
+            continue
+        unique.setdefault(str(result.get("id")), result)
+    if len(unique) < len(results):
+        LOGGER.warning(
+            "Batch %s to %s: HubSpot returned %d results for %d distinct objects; each object "
+            "is emitted once.",
+            ids[0],
+            ids[-1],
+            len(results),
+            len(unique),
+        )
+    return list(unique.values())
 
 
 def _names_ids(body: Mapping[str, Any]) -> bool:

@@ -127,6 +127,17 @@ class PartnerClientErrorHandler(DefaultErrorHandler):
             resolution = self._interpret_hubspot_response(response_or_exception)
             if resolution is not None:
                 return resolution
+        if isinstance(response_or_exception, requests.exceptions.SSLError):
+            # A failed TLS handshake repeats on every retry: the URL or a proxy is wrong.
+            return ErrorResolution(
+                response_action=ResponseAction.FAIL,
+                failure_type=FailureType.config_error,
+                error_message=(
+                    "The TLS connection to HubSpot failed "
+                    f"({str(response_or_exception)[:BODY_EXCERPT_CHARS]}). Check api_base_url "
+                    "(default https://api.hubapi.com) and any proxy between this machine and it."
+                ),
+            )
         resolution = super().interpret_response(response_or_exception)
         if (
             isinstance(response_or_exception, requests.Response)

@@ -26,6 +26,11 @@ LOGGER = logging.getLogger("airbyte")
 # Key, inside each property's schema, naming the HubSpot type that its converter is chosen by.
 HUBSPOT_TYPE_KEY = "hubspot_type"
 SENSITIVE_LEVELS = ("sensitive", "highly_sensitive")
+STREAM_NAME = "partner_clients"
+# Schemas of the configured catalog by stream name, set by the source for `read`. When the
+# properties API fails during a read, the catalog from the last discover still names the
+# properties and their types, so the read does not fall back to HubSpot's default properties.
+CONFIGURED_SCHEMAS: dict[str, Mapping[str, Any]] = {}
 
 
 @dataclass
@@ -52,10 +57,19 @@ class PartnerClientSchemaLoader(SchemaLoader):
         try:
             definitions = self._fetch_definitions(include_sensitive=bool(configured))
         except AirbyteTracedException as error:
-            if error.failure_type == FailureType.config_error and "HTTP 401" in (
-                error.message or ""
-            ):
+            # Only a 403 (the scope for property definitions is missing) or a failure that is not
+            # about the configuration falls back; bad credentials fail the command.
+            message = error.message or ""
+            if error.failure_type == FailureType.config_error and "HTTP 403" not in message:
                 raise
+            catalog_schema = CONFIGURED_SCHEMAS.get(STREAM_NAME)
+            if catalog_schema and requested_property_names(catalog_schema):
+                LOGGER.warning(
+                    "Could not read the partner_clients property definitions (%s); reading "
+                    "the properties and types of the configured catalog instead.",
+                    message,
+                )
+                return catalog_schema
             LOGGER.warning(
                 "Could not read the partner_clients property definitions, so property values "
                 "are emitted as strings: %s",

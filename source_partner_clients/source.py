@@ -21,6 +21,7 @@ from airbyte_cdk.sources.streams.concurrent.abstract_stream import AbstractStrea
 
 from source_partner_clients.batching import MAX_BATCH_SIZE, normalize_partner_client_ids
 from source_partner_clients.config_validation import DEFAULT_API_BASE_URL, validate_config
+from source_partner_clients.schema import CONFIGURED_SCHEMAS
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 DEFAULT_NUM_WORKERS = 8
@@ -46,6 +47,8 @@ class SourcePartnerClients(YamlDeclarativeSource):
             config_path=config_path,
         )
         self._bound_record_queue(config or {})
+        for configured_stream in catalog.streams if catalog else []:
+            CONFIGURED_SCHEMAS[configured_stream.stream.name] = configured_stream.stream.json_schema
 
     def _bound_record_queue(self, config: Mapping[str, Any]) -> None:
         """Bound the queue of records between the workers and the main thread.
@@ -76,7 +79,8 @@ class SourcePartnerClients(YamlDeclarativeSource):
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Check the connection with a batch read of the first configured ID only.
 
-        An unreachable host fails at once, instead of after the read's retries and backoff.
+        A host that refuses the connection or cannot be resolved fails at once, instead of after
+        the read's retries and backoff.
         The stream is built from `self._config`, so the narrowed ID list is set there for the
         duration of the check, as the CDK does for a check component's config_overrides.
         """

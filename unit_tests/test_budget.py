@@ -70,7 +70,7 @@ def test_budget_follows_header_limit(clock: FakeClock) -> None:
 def test_budget_cap_lowers_header_limit(clock: FakeClock) -> None:
     budget = _budget(clock, cap=50)
     budget.update_from_response(None, _response(190, 10_000))
-    for _ in range(48):
+    for _ in range(50):
         budget.acquire_call(None)
     assert clock.waits == []
     budget.acquire_call(None)
@@ -109,3 +109,13 @@ def test_shared_budget_is_one_per_credentials() -> None:
     other = {"credentials": {"access_token": "b"}, "api_base_url": "https://x.test"}
     assert shared_request_budget(config) is shared_request_budget(dict(config))
     assert shared_request_budget(config) is not shared_request_budget(other)
+
+
+def test_budget_cap_is_used_exactly(clock: FakeClock) -> None:
+    budget = _budget(clock, cap=3)
+    for _ in range(3):
+        budget.acquire_call(None)
+    assert clock.waits == []
+    budget.update_from_response(None, _response(5, 10_000))
+    budget.acquire_call(None)
+    assert len(clock.waits) == 1

@@ -321,3 +321,13 @@ def test_read_emits_estimate_first(http_mocker: HttpMocker) -> None:
     assert len(estimates) == 1
     assert estimates[0].trace.estimate.row_estimate == 2
     assert estimates[0].trace.estimate.name == "partner_clients"
+
+
+def test_read_emits_repeated_result_once(http_mocker: HttpMocker) -> None:
+    http_mocker.post(
+        batch_request(["1", "2"]),
+        batch_response([partner_client("1"), partner_client("1"), partner_client("2")]),
+    )
+    output = _read(config(["1", "2"]))
+    assert _record_ids(output) == ["1", "2"]
+    assert output.is_in_logs("each object is emitted once")
