@@ -416,7 +416,7 @@ def _id_list(ids: Sequence[str]) -> str:
 def _error_trace(error: Mapping[str, Any], ids: Sequence[str], batch_len: int) -> AirbyteMessage:
     category = error.get("category") or "UNKNOWN"
     hubspot_message = error.get("message") or "no message"
-    subject = f"{len(ids)} of {batch_len} partner client IDs" if ids else "a batch"
+    subject = f"{len(ids)} of the {batch_len} partner client IDs in a batch" if ids else "a batch"
     message = f"HubSpot reported {category} for {subject}: {hubspot_message}"
     if ids:
         message += f" IDs: {_id_list(ids)}."
@@ -425,7 +425,8 @@ def _error_trace(error: Mapping[str, Any], ids: Sequence[str], batch_len: int) -
 
 def _not_returned_trace(ids: Sequence[str], batch_len: int) -> AirbyteMessage:
     message = (
-        f"HubSpot reported {NOT_RETURNED} for {len(ids)} of {batch_len} partner client IDs: "
+        f"HubSpot reported {NOT_RETURNED} for {len(ids)} of the {batch_len} partner client IDs "
+        "in a batch: "
         f"the batch succeeded but neither returned them nor listed them in errors. "
         f"IDs: {_id_list(ids)}."
     )

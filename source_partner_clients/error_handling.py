@@ -351,7 +351,7 @@ class HubSpotBackoffStrategy(BackoffStrategy):
             0, BASE_BACKOFF_SECONDS
         )
         LOGGER.warning(
-            "Retrying a batch read in %.1f s (retry %d of %d) after %s.",
+            "Retrying a HubSpot request in %.1f s (retry %d of %d) after %s.",
             wait,
             state.transient_attempts,
             MAX_TRANSIENT_RETRIES,
