@@ -412,3 +412,39 @@ def test_text_types_keep_text(type_: str, text: str) -> None:
 @given(st.text())
 def test_string_type_keeps_any_text(text: str) -> None:
     assert converter_for_type("string")(text) == text
+
+
+@st.composite
+def hubspot_shaped_records(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Draw definitions of the known types and values shaped as HubSpot sends for each type."""
+    pairs = draw(
+        st.lists(
+            st.tuples(property_names, st.sampled_from(KNOWN_TYPES)), min_size=1, max_size=10
+        ).map(lambda items: list(dict(items).items()))
+    )
+    definitions = [{"name": name, "type": type_, "fieldType": "text"} for name, type_ in pairs]
+    shaped = {
+        name: draw(st.one_of(st.none(), st.just(""), typed_texts(type_))) for name, type_ in pairs
+    }
+    return definitions, {"id": "1000001", "properties": shaped}
+
+
+@SETTINGS
+@given(hubspot_shaped_records())
+def test_hubspot_shaped_values_validate(
+    case: tuple[list[dict[str, Any]], dict[str, Any]],
+) -> None:
+    definitions, record = case
+    names = set(record["properties"])
+    failures = CastFailures()
+
+    cast_record(record, build_converters(definitions), failures)
+
+    validator = Draft7Validator(build_stream_schema(definitions), format_checker=FORMAT_CHECKER)
+    assert [error.message for error in validator.iter_errors(record)] == []
+    # Only integers beyond the 64-bit range that the message writer accepts stay strings, and
+    # the number schema admits them.
+    numbers = {item["name"] for item in definitions if item["type"] == "number"}
+    assert set(failures.summary()) <= numbers
+    assert set(record["properties"]) == names
+    assert {f"properties_{name}" for name in names} <= set(record)
