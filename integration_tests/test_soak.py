@@ -1,8 +1,8 @@
 """Soak test: one read of 20,000 IDs under faults, HubSpot's request limit and expiring tokens.
 
-The emulator's fault plan fails about 5% of batches on their first request (4% with a 5xx
-status drawn from SOAK_STATUSES, 1% with a connection reset), allows 100 requests per
-10 seconds, and issues OAuth access tokens that expire after 5 seconds.
+The emulator's fault plan fails about 5% of batches on their first request: 4% with a 5xx
+status drawn from SOAK_STATUSES and 1% with a connection reset. The emulator also allows 100
+requests per 10 seconds and issues OAuth access tokens that expire after 5 seconds.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ _TOKENS_LOCK = threading.Lock()
 
 
 def _refresh_rejected(error: requests.HTTPError) -> Exception:
-    """Turn the token endpoint's 4xx into a config error that says what to fix."""
+    """Turn the token endpoint's 4xx into a config error that names the settings to fix."""
     response = error.response
     if response is None or not 400 <= response.status_code < 500 or response.status_code == 429:
         return error

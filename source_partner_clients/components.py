@@ -407,10 +407,10 @@ def _account_for_ids(
 
 
 def _id_list(ids: Sequence[str]) -> str:
-    shown = ", ".join(ids[:IDS_IN_MESSAGE])
+    listed = ", ".join(ids[:IDS_IN_MESSAGE])
     if len(ids) > IDS_IN_MESSAGE:
-        return f"{shown} (first {IDS_IN_MESSAGE} of {len(ids)})"
-    return shown
+        return f"{listed} (first {IDS_IN_MESSAGE} of {len(ids)})"
+    return listed
 
 
 def _error_trace(error: Mapping[str, Any], ids: Sequence[str], batch_len: int) -> AirbyteMessage:

@@ -160,12 +160,12 @@ def _url_problems(api_base_url: Any) -> Iterator[str]:
     if parts.scheme == "http" and _is_loopback(parts.hostname):
         return
     # The URL is quoted without any user name or password it carries.
-    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    url_without_user = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     if not parts.hostname:
-        yield f"api_base_url {shown!r} has no host name."
+        yield f"api_base_url {url_without_user!r} has no host name."
         return
     yield (
-        f"api_base_url {shown!r} is not allowed: use https (the default is "
+        f"api_base_url {url_without_user!r} is not allowed: use https (the default is "
         f"{DEFAULT_API_BASE_URL}); plain http is accepted only for a loopback host such as "
         "127.0.0.1 or localhost."
     )

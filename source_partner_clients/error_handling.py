@@ -44,7 +44,7 @@ BODY_EXCERPT_CHARS = 200
 # in flight, so this is far more than a sync ever needs at once.
 MAX_TRACKED_REQUESTS = 1024
 READ_SCOPE = "crm.objects.partner-clients.read"
-# Client errors that a retry cannot fix, answered by their size: the URI or the body.
+# Client errors that a retry cannot fix because HubSpot rejects the size of the URI or body.
 TOO_LARGE_STATUSES = {413, 414, 431}
 # Client errors with their own handling here or in the manifest; any other fails at once.
 HANDLED_CLIENT_ERRORS = {400, 401, 403, 404, 408, 423, 429, 477}
@@ -332,11 +332,11 @@ class HubSpotBackoffStrategy(BackoffStrategy):
 
     def _transient_wait(self, response_or_exception: Any, state: _RetryState) -> float:
         state.transient_attempts += 1
-        what = _describe(response_or_exception)
+        failure = _describe(response_or_exception)
         if state.transient_attempts > MAX_TRANSIENT_RETRIES:
             raise AirbyteTracedException(
-                message=f"HubSpot failed {state.transient_attempts} times in a row ({what}).",
-                internal_message=f"Giving up after {MAX_TRANSIENT_RETRIES} retries: {what}",
+                message=f"HubSpot failed {state.transient_attempts} times in a row ({failure}).",
+                internal_message=f"Giving up after {MAX_TRANSIENT_RETRIES} retries: {failure}",
                 failure_type=FailureType.transient_error,
             )
         retry_after = (
@@ -355,7 +355,7 @@ class HubSpotBackoffStrategy(BackoffStrategy):
             wait,
             state.transient_attempts,
             MAX_TRANSIENT_RETRIES,
-            what,
+            failure,
         )
         return wait
 

@@ -57,8 +57,9 @@ class PartnerClientSchemaLoader(SchemaLoader):
         try:
             definitions = self._fetch_definitions(include_sensitive=bool(configured))
         except AirbyteTracedException as error:
-            # Only a 403 (the scope for property definitions is missing) or a failure that is not
-            # about the configuration falls back; bad credentials fail the command.
+            # A 403 (no scope for property definitions) or a failure outside the configuration
+            # falls back to another schema. Any other config error, such as bad credentials,
+            # fails the command.
             message = error.message or ""
             if error.failure_type == FailureType.config_error and "HTTP 403" not in message:
                 raise

@@ -54,12 +54,15 @@ class SourcePartnerClients(YamlDeclarativeSource):
         """Bound the queue of records between the workers and the main thread.
 
         The CDK's queue holds up to 10,000 records. When writing stdout is slower than reading
-        (a fast API), the queue fills, so memory grew with the number of IDs up to that bound.
-        Two batches per worker keep every worker busy and memory independent of the ID count.
-        The main thread never blocks on this queue (the CDK buffers its own messages), so a
-        smaller bound cannot deadlock.
+        (a fast API), the queue fills, so its memory grew with the number of IDs up to that
+        bound. Two batches per worker keep every worker busy. In airbyte-cdk 7.39.1 the main
+        thread puts its own messages on this queue without blocking (ConcurrentMessageRepository
+        buffers them), so a smaller bound cannot deadlock it.
         """
-        workers = int(config.get("num_workers") or DEFAULT_NUM_WORKERS)
+        try:
+            workers = int(config.get("num_workers") or DEFAULT_NUM_WORKERS)
+        except (TypeError, ValueError):
+            workers = DEFAULT_NUM_WORKERS  # config validation reports the invalid value
         queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
         if queue is not None:
             # NOTE: _concurrent_source._queue is private to airbyte-cdk 7.39; without it the

@@ -22,7 +22,7 @@ def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def http_mocker() -> Iterator[HttpMocker]:
     """Mock HTTP for one test; unused mocked requests fail the test on exit.
 
-    The properties API answers with no definitions, so records keep HubSpot's strings and
+    The properties API returns no definitions, so records keep HubSpot's strings and
     batch reads request HubSpot's default properties, unless a test mocks it again.
     """
     with HttpMocker() as mocker:
