@@ -54,9 +54,10 @@ def validate_config(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -
 
 def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -> Iterator[str]:
     """Yield one sentence per problem: schema violations first, then the rules it cannot state."""
+    validator = Draft7Validator(spec_schema)
     schema_problems = [
         _describe(error, config)
-        for error in sorted(Draft7Validator(spec_schema).iter_errors(config), key=_error_order)
+        for error in sorted(validator.iter_errors(_short_id_list(config)), key=_error_order)
     ]
     seen: set[str] = set()
     for problem in schema_problems:
@@ -67,6 +68,18 @@ def config_problems(config: Mapping[str, Any], spec_schema: Mapping[str, Any]) -
         yield from _id_problems(config.get("partner_client_ids"))
     if not any(p.startswith("api_base_url") for p in seen):
         yield from _url_problems(config.get("api_base_url") or DEFAULT_API_BASE_URL)
+
+
+def _short_id_list(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return config with partner_client_ids cut to its first ID when every ID is text.
+
+    The schema's only rules for the list are its length of at least one and text items, so the
+    first ID stands for all of them. jsonschema took 0.5 s to check 100,000 IDs one by one.
+    """
+    ids = config.get("partner_client_ids")
+    if isinstance(ids, list) and len(ids) > 1 and all(type(item) is str for item in ids):
+        return {**config, "partner_client_ids": ids[:1]}
+    return config
 
 
 def _error_order(error: ValidationError) -> tuple[str, ...]:

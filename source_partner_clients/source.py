@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,8 @@ class SourcePartnerClients(YamlDeclarativeSource):
             state=state,
             config_path=config_path,
         )
+        self._config_file = config_path
+        self._config_as_read = config
         self._bound_record_queue(config or {})
         for configured_stream in catalog.streams if catalog else []:
             CONFIGURED_SCHEMAS[configured_stream.stream.name] = configured_stream.stream.json_schema
@@ -68,6 +70,17 @@ class SourcePartnerClients(YamlDeclarativeSource):
             # NOTE: _concurrent_source._queue is private to airbyte-cdk 7.39; without it the
             # CDK's 10,000-record bound applies.
             queue.maxsize = max(MIN_RECORD_QUEUE, 2 * workers * MAX_BATCH_SIZE)
+
+    def read_config(self, config_path: str) -> MutableMapping[str, Any]:  # type: ignore[override]
+        """Return the config this source was built with when it came from config_path.
+
+        The entrypoint reads the config file again before each command. A second copy of a
+        100,000-ID list would stay in memory for the whole sync.
+        """
+        config = self._config_as_read
+        if config_path == self._config_file and isinstance(config, MutableMapping):
+            return config
+        return YamlDeclarativeSource.read_config(config_path)
 
     @property
     def spec_schema(self) -> Mapping[str, Any]:

@@ -96,3 +96,23 @@ def test_validate_raises_config_error() -> None:
         validate_config(_config(batch_size=0), SPEC)
     assert raised.value.failure_type.value == "config_error"
     assert raised.value.message.startswith("Invalid configuration: ")
+
+
+def test_long_id_list_of_text_passes() -> None:
+    ids = [str(position) for position in range(100_000)]
+    assert list(config_problems(_config(partner_client_ids=ids), SPEC)) == []
+
+
+@pytest.mark.parametrize("bad_item", [None, {"id": 2}, 1.5], ids=["null", "object", "float"])
+def test_long_id_list_names_wrong_item(bad_item: Any) -> None:
+    ids: list[Any] = [str(position) for position in range(100_000)]
+    ids[54_321] = bad_item
+    problems = " ".join(config_problems(_config(partner_client_ids=ids), SPEC))
+    assert "partner_client_ids[54321] must be text" in problems
+
+
+def test_long_id_list_keeps_other_problems() -> None:
+    ids = [str(position) for position in range(1_000)]
+    problems = " ".join(config_problems(_config(partner_client_ids=ids, batch_size=0), SPEC))
+    assert "batch_size must be at least 1 (got 0)" in problems
+    assert "partner_client_ids" not in problems
