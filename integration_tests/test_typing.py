@@ -13,6 +13,7 @@ from integration_tests.connector import (
     known_ids,
     private_app_config,
     read,
+    warning_logs,
 )
 
 EXPECTED_TYPES = {
@@ -96,13 +97,16 @@ def test_configured_read_validates(emulator, tmp_path: Path) -> None:
         emulator.url,
         ids,
         properties=["employee_count", "is_active", "support_phone", "no_such_property"],
-        properties_with_history=["account_balance"],
+        properties_with_history=["account_balance", "no_such_history"],
     )
     run, schema = read(emulator.url, tmp_path, config)
     assert run.returncode == 0, run.stderr
     typed = schema["properties"]["properties"]["properties"]
     assert set(typed) == {"employee_count", "is_active", "support_phone"}
-    assert "no_such_property" in run.log_text()
+    warnings = warning_logs(run)
+    assert sum("no_such_property" in warning for warning in warnings) == 1
+    assert sum("named no_such_history, so" in warning for warning in warnings) == 1
+    assert not any("account_balance" in warning for warning in warnings)
     assert_records_match_schema(run.records, schema)
     assert_ids_accounted(run, ids)
 

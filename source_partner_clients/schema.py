@@ -85,6 +85,14 @@ class PartnerClientSchemaLoader(SchemaLoader):
                 ", ".join(unknown),
             )
         by_name = {definition["name"]: definition for definition in definitions}
+        history_names = dict.fromkeys(self.config.get("properties_with_history") or [])
+        unknown_history = [name for name in history_names if name not in by_name]
+        if unknown_history:
+            LOGGER.warning(
+                "The portal has no partner_clients properties named %s, so properties_with_history "
+                "reads no history for them. Check the properties_with_history setting.",
+                ", ".join(unknown_history),
+            )
         selected = [
             by_name[name] for name in _names_with_id_property(names, self.config) if name in by_name
         ]
