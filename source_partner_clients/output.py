@@ -28,7 +28,9 @@ class LineWriter:
 
     RECORD lines wait until 256 KiB are pending or 0.1 s has passed since the last flush. Any
     other line (a log, trace or state message) is written at once with what is pending, so it
-    is never held back behind records that have not arrived yet.
+    is never held back behind records that have not arrived yet. flush_if_stale writes records
+    that would otherwise wait for the next line, for example while the read waits for its
+    request budget.
     """
 
     encoding = "utf-8"
@@ -56,6 +58,12 @@ class LineWriter:
     def flush(self) -> None:
         with self._lock:
             self._flush_pending()
+
+    def flush_if_stale(self) -> None:
+        """Write the pending lines when the last flush was 0.1 s ago or longer."""
+        with self._lock:
+            if self._pending and time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                self._flush_pending()
 
     def writable(self) -> bool:
         return True
@@ -91,11 +99,28 @@ def lines_to_stdout(text_stdout: TextIO | None = None) -> Iterator[LineWriter]:
     for handler in handlers:
         handler.setStream(writer)  # type: ignore[arg-type]
     sys.stdout = writer  # type: ignore[assignment]
+    stop = threading.Event()
+    flusher = threading.Thread(
+        target=_flush_stale_lines, args=(writer, stop), name="stdout-flusher", daemon=True
+    )
+    flusher.start()
     try:
         yield writer
     finally:
+        stop.set()
+        flusher.join()
         sys.stdout = saved_stdout
         for handler in handlers:
             handler.setStream(PRINT_BUFFER)
         writer.flush()
         PRINT_BUFFER.flush()
+
+
+def _flush_stale_lines(writer: LineWriter, stop: threading.Event) -> None:
+    while not stop.wait(FLUSH_SECONDS):
+        try:
+            writer.flush_if_stale()
+        except (OSError, ValueError):
+            # stdout is closed or its reader is gone, and the main thread's next write raises
+            # the same error.
+            return

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import threading
+import time
 
 from airbyte_cdk.logger import PRINT_BUFFER
 
@@ -15,7 +16,7 @@ RECORD_LINE = '{"type":"RECORD","record":{"stream":"partner_clients","data":{"na
 LOG_LINE = '{"type":"LOG","log":{"level":"INFO","message":"Read 1 record."}}\n'
 
 
-def test_record_lines_wait_for_flush_as_utf8_bytes() -> None:
+def test_records_wait_for_flush_as_utf8() -> None:
     binary = io.BytesIO()
     writer = LineWriter(binary)
     writer.write(RECORD_LINE)
@@ -32,7 +33,7 @@ def test_log_line_flushes_pending_records() -> None:
     assert binary.getvalue() == (RECORD_LINE + LOG_LINE).encode("utf-8")
 
 
-def test_records_are_written_once_the_chunk_is_full() -> None:
+def test_full_chunk_writes_records() -> None:
     binary = io.BytesIO()
     writer = LineWriter(binary)
     line_bytes = len(RECORD_LINE.encode("utf-8"))
@@ -44,7 +45,7 @@ def test_records_are_written_once_the_chunk_is_full() -> None:
     assert len(binary.getvalue()) == lines_per_chunk * line_bytes
 
 
-def test_lone_surrogate_is_escaped_instead_of_failing() -> None:
+def test_lone_surrogate_is_escaped() -> None:
     binary = io.BytesIO()
     LineWriter(binary).write('{"type":"LOG","log":{"message":"\udc80"}}\n')
     assert binary.getvalue() == b'{"type":"LOG","log":{"message":"\\udc80"}}\n'
@@ -86,3 +87,16 @@ def test_context_redirects_and_restores_streams() -> None:
     written = text_stdout.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
     assert "Budget changed." in written
     assert written.endswith(RECORD_LINE)
+
+
+def test_stale_records_flush_without_writes() -> None:
+    text_stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    binary = text_stdout.buffer
+    with lines_to_stdout(text_stdout) as writer:
+        writer.write(RECORD_LINE)
+        # The unit tests' conftest replaces time.sleep, so the poll waits on an Event.
+        poll = threading.Event()
+        deadline = time.monotonic() + 10
+        while not binary.getvalue() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            poll.wait(0.01)
+        assert binary.getvalue() == RECORD_LINE.encode("utf-8")  # type: ignore[attr-defined]
