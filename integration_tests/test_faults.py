@@ -470,6 +470,21 @@ def test_oauth_token_endpoint_fault_retried(
     assert tokens[-1]["status"] == 200
 
 
+def test_oauth_token_endpoint_down_fails(emulator, tmp_path: Path, schema, ids) -> None:
+    rule = {"kind": "status", "status": 503, "retry_after": 0, "target": "token", "times": None}
+    emulator.reset(faults=[rule])
+    run = read_under_faults(emulator, tmp_path, schema, oauth_config(emulator.url, ids))
+    assert run.returncode != 0
+    failure = failure_trace(run)
+    assert failure.failure_type == FailureType.transient_error
+    assert "OAuth token endpoint failed 6 times in a row (HTTP 503" in failure.message
+    assert len(logged_requests(emulator, TOKEN_PATH)) == 6
+    assert logged_requests(emulator, BATCH_READ_PATH) == []
+    assert run.records == []
+    assert_no_secrets(run)
+    assert_no_bare_traceback(run)
+
+
 def test_private_app_401_fails_at_once(emulator, tmp_path: Path, schema, ids) -> None:
     emulator.reset(faults=[{"kind": "unauthorized", "times": None}])
     run = read_under_faults(emulator, tmp_path, schema, fault_config(emulator, ids))

@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.oauth import DeclarativeOauth2Authenticator
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.datetime_helpers import AirbyteDateTime, ab_datetime_now
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_partner_clients.error_handling import (
+    BASE_BACKOFF_SECONDS,
+    MAX_BACKOFF_SECONDS,
+    MAX_TRANSIENT_RETRIES,
+    decode_json_object,
+    describe_response,
+    retry_after_seconds,
+)
+
+LOGGER = logging.getLogger("airbyte")
 MAX_REFRESH_MARGIN = timedelta(minutes=5)
 REFRESH_MARGIN_SHARE = 0.1
+# Seconds to connect and to wait for the response, as for batch reads.
+TOKEN_TIMEOUT_SECONDS = (30, 120)
 
 # Access tokens by credentials, shared by every authenticator instance in the process: the
 # manifest builds one authenticator per requester, and a sync should use a single token.
 _TOKENS: dict[str, tuple[str, AirbyteDateTime, timedelta]] = {}
+# Failed refreshes by credentials. Every later refresh in the process fails with the same error
+# at once, instead of each worker repeating the failed requests and their waits.
+_FAILED_REFRESHES: dict[str, AirbyteTracedException] = {}
 _TOKENS_LOCK = threading.Lock()
 
 
@@ -71,10 +92,23 @@ class PartnerClientOAuthAuthenticator(DeclarativeOauth2Authenticator):
             cached = _TOKENS.get(key)
             if cached and ab_datetime_now() + cached[2] < cached[1]:
                 return cached[0], cached[1]
+            failed = _FAILED_REFRESHES.get(key)
+            if failed:
+                raise AirbyteTracedException(
+                    message=failed.message,
+                    internal_message=failed.internal_message,
+                    failure_type=failed.failure_type,
+                )
             try:
                 token, expiry = super().refresh_access_token()
             except requests.HTTPError as error:
-                raise _refresh_rejected(error) from None
+                rejected = _refresh_rejected(error)
+                if isinstance(rejected, AirbyteTracedException):
+                    _FAILED_REFRESHES[key] = rejected
+                raise rejected from None
+            except AirbyteTracedException as error:
+                _FAILED_REFRESHES[key] = error
+                raise
             _TOKENS[key] = (token, expiry, _refresh_margin(expiry))
             return token, expiry
 
@@ -86,6 +120,74 @@ class PartnerClientOAuthAuthenticator(DeclarativeOauth2Authenticator):
             if cached and cached[0] == self._current_access_token_or_none():
                 del _TOKENS[key]
         super().refresh_and_set_access_token()
+
+    def _make_handled_request(self) -> Any:
+        """POST the refresh request and return its JSON body, retrying transient failures.
+
+        Transient failures are 429s, 5xx responses, bodies that are not JSON and network errors.
+        The CDK's version sends the request without a timeout and retries for up to 300 s, then
+        fails with a system error. This one retries as batch reads do: at most 5 times, after
+        1 s, 2 s, 4 s and so on or after Retry-After, then fails with a transient error. Any
+        other 4xx raises HTTPError, which refresh_access_token turns into a config error.
+        """
+        # NOTE: _make_handled_request is private to airbyte-cdk 7.39, whose
+        # refresh_access_token calls it.
+        failure = "no request sent"
+        retry_after: float | None = None
+        for attempt in range(MAX_TRANSIENT_RETRIES + 1):
+            if attempt:
+                self._wait_before_retry(attempt, failure, retry_after)
+                retry_after = None
+            try:
+                response = requests.post(
+                    self.get_token_refresh_endpoint(),  # type: ignore[arg-type]
+                    data=self.build_refresh_request_body(),
+                    headers=self.build_refresh_request_headers(),
+                    params=self.build_refresh_request_query_params(),
+                    timeout=TOKEN_TIMEOUT_SECONDS,
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failure = type(error).__name__
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                failure = describe_response(response)
+                retry_after = retry_after_seconds(response)
+                continue
+            response.raise_for_status()
+            body = decode_json_object(response)
+            if body is None:
+                failure = f"HTTP {response.status_code} with a body that is not a JSON object"
+                continue
+            self._register_token_secret(body)
+            return body
+        raise AirbyteTracedException(
+            message=(
+                f"HubSpot's OAuth token endpoint failed {MAX_TRANSIENT_RETRIES + 1} times in a "
+                f"row ({failure}). Run the sync again later."
+            ),
+            internal_message=f"Giving up the token refresh after {MAX_TRANSIENT_RETRIES} retries.",
+            failure_type=FailureType.transient_error,
+        )
+
+    @staticmethod
+    def _wait_before_retry(attempt: int, failure: str, retry_after: float | None) -> None:
+        exponential = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        wait = (exponential if retry_after is None else retry_after) + random.uniform(
+            0, BASE_BACKOFF_SECONDS
+        )
+        LOGGER.warning(
+            "Retrying the OAuth token refresh in %.1f s (retry %d of %d) after %s.",
+            wait,
+            attempt,
+            MAX_TRANSIENT_RETRIES,
+            failure,
+        )
+        time.sleep(wait)
+
+    def _register_token_secret(self, body: Mapping[str, Any]) -> None:
+        token = body.get(self.get_access_token_name())
+        if isinstance(token, str) and token:
+            add_to_secrets(token)
 
     def set_token_expiry_date(self, value: AirbyteDateTime) -> None:
         super().set_token_expiry_date(value)

@@ -303,7 +303,7 @@ class HubSpotBackoffStrategy(BackoffStrategy):
         return state
 
     def _rate_limit_wait(self, response: requests.Response, state: _RetryState) -> float:
-        retry_after = _retry_after_seconds(response)
+        retry_after = retry_after_seconds(response)
         interval = _interval_seconds(response)
         wait = (retry_after if retry_after is not None else interval) + random.uniform(0, 1)
         state.rate_limit_wait_seconds += wait
@@ -340,7 +340,7 @@ class HubSpotBackoffStrategy(BackoffStrategy):
                 failure_type=FailureType.transient_error,
             )
         retry_after = (
-            _retry_after_seconds(response_or_exception)
+            retry_after_seconds(response_or_exception)
             if isinstance(response_or_exception, requests.Response)
             else None
         )
@@ -374,7 +374,7 @@ def _policy_name(response: requests.Response) -> str:
     return str((body or {}).get("policyName") or "none")
 
 
-def _retry_after_seconds(response: requests.Response) -> float | None:
+def retry_after_seconds(response: requests.Response) -> float | None:
     """Read Retry-After as seconds or as an HTTP date; None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:

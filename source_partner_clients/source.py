@@ -61,9 +61,8 @@ class SourcePartnerClients(YamlDeclarativeSource):
         thread puts its own messages on this queue without blocking (ConcurrentMessageRepository
         buffers them), so a smaller bound cannot deadlock it.
         """
-        try:
-            workers = int(config.get("num_workers") or DEFAULT_NUM_WORKERS)
-        except (TypeError, ValueError):
+        workers = config.get("num_workers")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             workers = DEFAULT_NUM_WORKERS  # config validation reports the invalid value
         queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
         if queue is not None:

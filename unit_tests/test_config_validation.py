@@ -10,6 +10,7 @@ import yaml
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_partner_clients.config_validation import config_problems, validate_config
+from source_partner_clients.source import SourcePartnerClients
 
 MANIFEST = Path(__file__).parent.parent / "source_partner_clients" / "manifest.yaml"
 SPEC = yaml.safe_load(MANIFEST.read_text())["spec"]["connection_specification"]
@@ -116,3 +117,18 @@ def test_long_id_list_keeps_other_problems() -> None:
     problems = " ".join(config_problems(_config(partner_client_ids=ids, batch_size=0), SPEC))
     assert "batch_size must be at least 1 (got 0)" in problems
     assert "partner_client_ids" not in problems
+
+
+def test_long_id_list_follows_stricter_spec() -> None:
+    id_list = {**SPEC["properties"]["partner_client_ids"], "maxItems": 2}
+    stricter = {**SPEC, "properties": {**SPEC["properties"], "partner_client_ids": id_list}}
+    problems = " ".join(config_problems(_config(partner_client_ids=["1", "2", "3"]), stricter))
+    assert "partner_client_ids is invalid: maxItems 2." in problems
+
+
+@pytest.mark.parametrize("workers", [-50, 0, 21, 2.5, float("inf"), True, "8"])
+def test_invalid_num_workers_named_by_source(workers: Any) -> None:
+    source = SourcePartnerClients(config=_config(num_workers=workers))
+    with pytest.raises(AirbyteTracedException) as raised:
+        validate_config(source._config, SPEC)
+    assert "num_workers must be" in raised.value.message
