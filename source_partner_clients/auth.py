@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Mapping
@@ -20,12 +19,11 @@ from airbyte_cdk.utils.datetime_helpers import AirbyteDateTime, ab_datetime_now
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_partner_clients.error_handling import (
-    BASE_BACKOFF_SECONDS,
-    MAX_BACKOFF_SECONDS,
     MAX_TRANSIENT_RETRIES,
     decode_json_object,
     describe_response,
     retry_after_seconds,
+    transient_backoff_seconds,
 )
 
 LOGGER = logging.getLogger("airbyte")
@@ -165,16 +163,13 @@ class PartnerClientOAuthAuthenticator(DeclarativeOauth2Authenticator):
                 f"HubSpot's OAuth token endpoint failed {MAX_TRANSIENT_RETRIES + 1} times in a "
                 f"row ({failure}). Run the sync again later."
             ),
-            internal_message=f"Giving up the token refresh after {MAX_TRANSIENT_RETRIES} retries.",
+            internal_message=f"The token refresh failed after {MAX_TRANSIENT_RETRIES} retries.",
             failure_type=FailureType.transient_error,
         )
 
     @staticmethod
     def _wait_before_retry(attempt: int, failure: str, retry_after: float | None) -> None:
-        exponential = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        wait = (exponential if retry_after is None else retry_after) + random.uniform(
-            0, BASE_BACKOFF_SECONDS
-        )
+        wait = transient_backoff_seconds(attempt, retry_after)
         LOGGER.warning(
             "Retrying the OAuth token refresh in %.1f s (retry %d of %d) after %s.",
             wait,

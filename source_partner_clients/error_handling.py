@@ -344,12 +344,7 @@ class HubSpotBackoffStrategy(BackoffStrategy):
             if isinstance(response_or_exception, requests.Response)
             else None
         )
-        exponential = min(
-            MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** (state.transient_attempts - 1)
-        )
-        wait = (retry_after if retry_after is not None else exponential) + random.uniform(
-            0, BASE_BACKOFF_SECONDS
-        )
+        wait = transient_backoff_seconds(state.transient_attempts, retry_after)
         LOGGER.warning(
             "Retrying a HubSpot request in %.1f s (retry %d of %d) after %s.",
             wait,
@@ -372,6 +367,17 @@ def _describe(response_or_exception: Any) -> str:
 def _policy_name(response: requests.Response) -> str:
     body = decode_json_object(response)
     return str((body or {}).get("policyName") or "none")
+
+
+def transient_backoff_seconds(retry: int, retry_after: float | None) -> float:
+    """Return the wait before retry number `retry`, counted from 1.
+
+    The wait is Retry-After when the response has one, else 1 s, 2 s, 4 s and so on up to 60 s,
+    plus up to 1 s of jitter.
+    """
+    exponential = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2 ** (retry - 1))
+    base = retry_after if retry_after is not None else exponential
+    return base + random.uniform(0, BASE_BACKOFF_SECONDS)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

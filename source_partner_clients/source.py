@@ -25,6 +25,8 @@ from source_partner_clients.schema import CONFIGURED_SCHEMAS
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 DEFAULT_NUM_WORKERS = 8
+MIN_NUM_WORKERS = 1
+MAX_NUM_WORKERS = 20
 MIN_RECORD_QUEUE = 500
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -61,9 +63,12 @@ class SourcePartnerClients(YamlDeclarativeSource):
         thread puts its own messages on this queue without blocking (ConcurrentMessageRepository
         buffers them), so a smaller bound cannot deadlock it.
         """
+        # The same rule as concurrency_level in manifest.yaml; config validation reports the
+        # invalid value.
         workers = config.get("num_workers")
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            workers = DEFAULT_NUM_WORKERS  # config validation reports the invalid value
+        is_whole_number = isinstance(workers, int) and not isinstance(workers, bool)
+        if not (is_whole_number and MIN_NUM_WORKERS <= workers <= MAX_NUM_WORKERS):
+            workers = DEFAULT_NUM_WORKERS
         queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
         if queue is not None:
             # NOTE: _concurrent_source._queue is private to airbyte-cdk 7.39; without it the
